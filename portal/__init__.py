@@ -1,0 +1,96 @@
+"""Credit Office Portal: the application factory."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from portal import auth, config, db, errors, i18n, security, templating
+from portal.extensions import babel, csrf, htmx, limiter
+
+log = logging.getLogger(__name__)
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Mark the session cookie Secure whenever the request came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        from flask import request
+
+        return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the portal: defaults, then ``PORTAL_*`` environment, then ``test_config``."""
+    app = Flask(__name__, instance_relative_config=True)
+    settings = config.from_environment()
+    settings.update(test_config or {})
+    app.config.update(settings)
+
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True, mode=0o700)
+    storage = Path(settings["STORAGE_DIR"] or instance.parent / "storage")
+    storage.mkdir(parents=True, exist_ok=True, mode=0o700)
+    app.config["STORAGE_DIR"] = str(storage)
+    if not app.config["DATABASE_URL"]:
+        app.config["DATABASE_URL"] = f"sqlite:///{instance / 'portal.sqlite3'}"
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI=app.config["DATABASE_URL"],
+        SECRET_KEY=settings["SECRET_KEY"] or config.load_or_create_secret_key(instance),
+        MAX_CONTENT_LENGTH=settings["MAX_UPLOAD_MB"] * 1024 * 1024,
+        SESSION_COOKIE_NAME="portal_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings["SECURE_COOKIES"],
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings["SESSION_HOURS"]),
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=True,
+        REMEMBER_COOKIE_DURATION=timedelta(hours=settings["SESSION_HOURS"]),
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the login session
+        WTF_I18N_ENABLED=True,
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
+        RATELIMIT_STORAGE_URI=settings["RATELIMIT_STORAGE_URI"],
+        RATELIMIT_HEADERS_ENABLED=True,
+        TRUSTED_HOSTS=settings["TRUSTED_HOSTS"] or None,
+    )
+    app.session_interface = SessionInterface()
+    if settings["PROXY_COUNT"]:
+        n = settings["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore
+
+    db.init_app(app)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale,
+                   timezone_selector=i18n.select_timezone)
+    auth.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    i18n.init_app(app)
+    templating.init_app(app)
+    _register_blueprints(app)
+
+    from portal.cli import register
+
+    register(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from portal.blueprints.account import bp as account
+    from portal.blueprints.admin import bp as admin
+    from portal.blueprints.audit import bp as audit
+    from portal.blueprints.auth import bp as auth_bp
+    from portal.blueprints.clients import bp as clients
+    from portal.blueprints.main import bp as main
+
+    for blueprint in (main, auth_bp, account, clients, admin, audit):
+        app.register_blueprint(blueprint)

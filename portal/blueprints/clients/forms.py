@@ -1,0 +1,65 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, SelectField, StringField, ValidationError
+from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
+
+from portal.domain.identifiers import InvalidIdentifier, normalise_tax_id
+from portal.domain.money import SUPPORTED_CURRENCIES, MoneyError, parse_amount
+from portal.models.clients import ClientKind, ClientStatus
+
+KIND_LABELS = {ClientKind.PERSON: _l("Person"), ClientKind.COMPANY: _l("Company")}
+STATUS_LABELS = {
+    ClientStatus.PROSPECT: _l("Prospect"),
+    ClientStatus.ONBOARDING: _l("Onboarding"),
+    ClientStatus.ACTIVE: _l("Active"),
+    ClientStatus.CLOSED: _l("Closed"),
+}
+
+
+def _tax_id(form, field) -> None:
+    if field.data:
+        try:
+            field.data = normalise_tax_id(field.data)
+        except InvalidIdentifier as exc:
+            messages = {
+                "check digit does not match": _l("The check digit does not match: a typo?"),
+                "personal tax ID must start with 8": _l("A personal tax ID starts with 8."),
+            }
+            raise ValidationError(
+                messages.get(str(exc), _l("Enter a tax ID (10 digits) or tax number "
+                                          "(12345678-1-42)."))
+            ) from exc
+
+
+def _income(form, field) -> None:
+    if field.data and field.data.strip():
+        try:
+            amount = parse_amount(field.data, form.income_currency.data or "HUF")
+        except MoneyError as exc:
+            raise ValidationError(_l("Enter an amount, e.g. 450 000.")) from exc
+        if amount.minor < 0:
+            raise ValidationError(_l("Income cannot be negative."))
+
+
+class ClientForm(FlaskForm):
+    kind = SelectField(_l("Kind"), choices=[(k.value, label) for k, label in KIND_LABELS.items()])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    tax_id = StringField(_l("Tax ID or tax number"), validators=[Optional(), _tax_id])
+    postal_code = StringField(_l("Postal code"), validators=[Optional(), Length(max=16)])
+    city = StringField(_l("City"), validators=[Optional(), Length(max=100)])
+    street = StringField(_l("Street address"), validators=[Optional(), Length(max=200)])
+    phone = StringField(
+        _l("Phone"),
+        validators=[Optional(), Regexp(r"^\+?[0-9 ()/-]{6,40}$",
+                                       message=_l("Digits, spaces and + ( ) / - only."))],
+    )
+    email = StringField(_l("E-mail"), validators=[Optional(), Email(), Length(max=254)])
+    employer = StringField(_l("Employer"), validators=[Optional(), Length(max=200)])
+    income = StringField(_l("Monthly income"), validators=[Optional(), _income])
+    income_currency = SelectField(_l("Currency"), choices=[(c, c) for c in SUPPORTED_CURRENCIES])
+    status = SelectField(
+        _l("Status"), choices=[(s.value, label) for s, label in STATUS_LABELS.items()]
+    )
+    coordinator_id = SelectField(_l("Coordinator"), coerce=str, validate_choice=True)
+    restricted = BooleanField(_l("Restricted: only the coordinator and managers see this client"))
+    version = HiddenField()

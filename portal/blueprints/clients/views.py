@@ -1,0 +1,156 @@
+"""Client list, record, edit and onboarding checklist."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
+
+from portal.blueprints import actor, page_arg
+from portal.blueprints.clients import bp
+from portal.blueprints.clients.forms import STATUS_LABELS, ClientForm
+from portal.db import get_db
+from portal.domain.money import Money, parse_amount
+from portal.domain.onboarding import STEPS, Step, onboarding_state
+from portal.domain.permissions import Perm
+from portal.i18n import today
+from portal.models.clients import Client, ClientKind, ClientStatus
+from portal.rendering import render, wants_fragment
+from portal.security import requires
+from portal.services import clients as clients_service
+from portal.services import users as users_service
+from portal.services.base import Conflict
+from portal.services.clients import OPEN_STATUSES, ClientData, ClientFilter
+
+
+def _filter_from_request() -> ClientFilter:
+    args = request.args
+    status = args.get("status", "")
+    sort = args.get("sort", "name")
+    return ClientFilter(
+        q=args.get("q", "")[:100],
+        status=ClientStatus(status) if status in ClientStatus._value2member_map_ else None,
+        overdue_only=args.get("overdue") == "1",
+        sort=sort if sort in clients_service.SORTS else "name",
+        descending=args.get("dir") == "desc",
+        page=page_arg(),
+    )
+
+
+def state_of(client: Client):
+    """Return the onboarding summary of ``client`` as of today."""
+    return onboarding_state(client.done_steps(), client.onboarding_due, today(),
+                            open_status=client.status in OPEN_STATUSES)
+
+
+@bp.get("/")
+@requires(Perm.CLIENTS_VIEW)
+def index():
+    """List the clients the user may see; filters apply live as the user types."""
+    flt = _filter_from_request()
+    page = clients_service.list_clients(
+        get_db(), actor(), flt, today(), current_app.config["PAGE_SIZE"]
+    )
+    return render("clients/index.html", "clients/_table.html", page=page, flt=flt,
+                  statuses=STATUS_LABELS, state_of=state_of)
+
+
+def _form_choices(form: ClientForm) -> None:
+    people = users_service.coordinators(get_db())
+    form.coordinator_id.choices = [("", _("— none —"))] + [
+        (str(u.id), u.full_name) for u in people
+    ]
+
+
+def _data(form: ClientForm) -> ClientData:
+    income = None
+    if form.income.data and form.income.data.strip():
+        income = parse_amount(form.income.data, form.income_currency.data).minor
+    can_assign = actor().can(Perm.CLIENTS_ASSIGN)
+    return ClientData(
+        kind=ClientKind(form.kind.data),
+        name=form.name.data.strip(),
+        tax_id=form.tax_id.data or None,
+        postal_code=(form.postal_code.data or "").strip() or None,
+        city=(form.city.data or "").strip() or None,
+        street=(form.street.data or "").strip() or None,
+        phone=(form.phone.data or "").strip() or None,
+        email=(form.email.data or "").strip().lower() or None,
+        employer=(form.employer.data or "").strip() or None,
+        income_minor=income,
+        income_currency=form.income_currency.data,
+        status=ClientStatus(form.status.data),
+        coordinator_id=int(form.coordinator_id.data) if can_assign and
+        form.coordinator_id.data else None,
+        restricted=bool(form.restricted.data) if can_assign else None,
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires(Perm.CLIENTS_EDIT)
+def create():
+    """Show the new-client form; save a valid client and open its page."""
+    form = ClientForm()
+    _form_choices(form)
+    if request.method == "GET":
+        form.status.data = ClientStatus.PROSPECT.value
+    if form.validate_on_submit():
+        client = clients_service.create_client(
+            get_db(), actor(), _data(form), today=today(),
+            onboarding_days=current_app.config["ONBOARDING_BUSINESS_DAYS"],
+        )
+        flash(_("Client %(number)s created.", number=client.number), "success")
+        return redirect(url_for("clients.show", client_id=client.id))
+    status = 422 if form.errors else 200
+    return render("clients/form.html", status=status, form=form, client=None)
+
+
+@bp.get("/<int:client_id>")
+@requires(Perm.CLIENTS_VIEW)
+def show(client_id: int):
+    """Show a client's details and onboarding checklist."""
+    client = clients_service.get_client(get_db(), actor(), client_id)
+    return render("clients/show.html", client=client, state=state_of(client), steps=STEPS)
+
+
+@bp.route("/<int:client_id>/edit", methods=["GET", "POST"])
+@requires(Perm.CLIENTS_EDIT)
+def edit(client_id: int):
+    """Show the edit form; save a valid edit unless someone else saved first."""
+    db = get_db()
+    client = clients_service.get_client(db, actor(), client_id)
+    form = ClientForm(obj=client if request.method == "GET" else None)
+    _form_choices(form)
+    if request.method == "GET":
+        form.coordinator_id.data = str(client.coordinator_id or "")
+        form.version.data = str(client.version)
+        if client.income_minor is not None:
+            form.income.data = str(Money(client.income_minor, client.income_currency).as_decimal())
+    if form.validate_on_submit():
+        try:
+            version = int(form.version.data or 0)
+            clients_service.update_client(db, actor(), client.id, _data(form),
+                                          expected_version=version)
+        except Conflict:
+            db.rollback()
+            current = clients_service.get_client(db, actor(), client_id, audit_read=False)
+            form.version.data = str(current.version)
+            return render("clients/form.html", status=409, form=form, client=current,
+                          conflict=True)
+        flash(_("Changes saved."), "success")
+        return redirect(url_for("clients.show", client_id=client.id))
+    status = 422 if form.errors else 200
+    return render("clients/form.html", status=status, form=form, client=client)
+
+
+@bp.post("/<int:client_id>/steps/<step>")
+@requires(Perm.ONBOARDING_TICK)
+def tick(client_id: int, step: str):
+    """Tick or untick one onboarding item (``done=1`` or ``done=0``)."""
+    if step not in Step._value2member_map_:
+        abort(404)
+    done = request.form.get("done") == "1"
+    client = clients_service.set_step(get_db(), actor(), client_id, Step(step), done)
+    if not wants_fragment():
+        return redirect(url_for("clients.show", client_id=client.id))
+    return render("clients/show.html", "clients/_checklist.html", client=client,
+                  state=state_of(client), steps=STEPS)

@@ -1,0 +1,102 @@
+"""Money as integer minor units plus an ISO 4217 currency. No floats anywhere.
+
+The number of minor units per currency follows CLDR (through Babel): HUF has 0 digits
+(amounts are whole forints), EUR has 2 (cents).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from babel.numbers import format_currency, get_currency_precision
+
+SUPPORTED_CURRENCIES: tuple[str, ...] = ("HUF", "EUR")
+
+
+class MoneyError(ValueError):
+    """An amount that cannot be read as money in the given currency."""
+
+
+def exponent(currency: str) -> int:
+    """Return the number of decimal digits of ``currency``'s minor unit."""
+    if currency not in SUPPORTED_CURRENCIES:
+        raise MoneyError(f"unsupported currency {currency!r}")
+    return get_currency_precision(currency)
+
+
+@dataclass(frozen=True, order=True)
+class Money:
+    minor: int
+    currency: str = "HUF"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.minor, int) or isinstance(self.minor, bool):
+            raise TypeError("Money.minor must be an int")
+        exponent(self.currency)
+
+    def __add__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.minor + other.minor, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.minor - other.minor, self.currency)
+
+    def _same(self, other: Money) -> None:
+        if other.currency != self.currency:
+            raise MoneyError(f"cannot mix {self.currency} and {other.currency}")
+
+    def as_decimal(self) -> Decimal:
+        """Return the amount in major units as an exact Decimal."""
+        return Decimal(self.minor).scaleb(-exponent(self.currency))
+
+
+_SPACES = re.compile(r"[\s\u00a0\u202f']")
+
+
+def parse_amount(text: str, currency: str = "HUF") -> Money:
+    """Read an amount typed by a person: ``1 234 567``, ``1234,50``, ``1,234.50``, ``1.234,50``.
+
+    The last ``,`` or ``.`` followed by at most the currency's digits is the decimal mark;
+    other separators are grouping. More decimals than the currency has is an error, not rounding.
+    """
+    cleaned = _SPACES.sub("", text.strip())
+    for suffix in ("Ft", "HUF", "EUR", "€"):
+        if cleaned.upper().endswith(suffix.upper()):
+            cleaned = cleaned[: -len(suffix)]
+    if not cleaned or not re.fullmatch(r"-?[0-9.,]+", cleaned):
+        raise MoneyError("not an amount")
+    digits = exponent(currency)
+    integer_part, fraction = cleaned, ""
+    last_mark = max(cleaned.rfind(","), cleaned.rfind("."))
+    if last_mark >= 0:
+        mark, tail = cleaned[last_mark], cleaned[last_mark + 1 :]
+        both_kinds = "," in cleaned and "." in cleaned
+        # "1.234,50": the last mark is decimal; "12,5": one mark, not three digits after it.
+        # "1.234" and "1 234.567" are grouping.
+        if both_kinds or (cleaned.count(mark) == 1 and len(tail) != 3):
+            integer_part, fraction = cleaned[:last_mark], tail
+        if not re.fullmatch(r"-?\d{1,3}([.,]\d{3})*|-?\d*", integer_part):
+            raise MoneyError("not an amount")
+    integer_part = integer_part.replace(",", "").replace(".", "")
+    if integer_part in {"", "-"}:
+        integer_part += "0"
+    if len(fraction.rstrip("0")) > digits:
+        raise MoneyError("too many decimals")
+    try:
+        value = Decimal(f"{integer_part}.{fraction or '0'}")
+    except InvalidOperation as exc:
+        raise MoneyError("not an amount") from exc
+    return Money(int(value.scaleb(digits)), currency)
+
+
+def format_money(money: Money, locale: str) -> str:
+    """Format for ``locale``: ``1 234 567 Ft`` in Hungarian, ``HUF 1,234,567`` in English.
+
+    English patterns put the symbol against the digits (``HUF1,234,567``); a no-break space
+    keeps them apart. The currency's own number of decimals always wins over the pattern's.
+    """
+    pattern = "¤\u00a0#,##0.00" if locale.startswith("en") else None
+    return format_currency(money.as_decimal(), money.currency, locale=locale, format=pattern)

@@ -1,0 +1,68 @@
+"""Roles and what each may do (DESIGN.md section 2).
+
+Every view declares one permission; the request hook checks it against the user's role.
+Admins manage the system but see no client data through that role.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    CLERK = "clerk"
+    COORDINATOR = "coordinator"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+
+class Perm(StrEnum):
+    #: Anyone, logged in or not (login page, health check, static files).
+    PUBLIC = "public"
+    #: Any logged-in user (own account, own language, logout).
+    AUTHENTICATED = "authenticated"
+    CLIENTS_VIEW = "clients.view"
+    CLIENTS_EDIT = "clients.edit"
+    #: Assign a coordinator and set the restricted flag.
+    CLIENTS_ASSIGN = "clients.assign"
+    ONBOARDING_TICK = "onboarding.tick"
+    TAX_ID_UNMASKED = "clients.tax_id"
+    CLIENTS_SEE_ALL_RESTRICTED = "clients.restricted_all"
+    AUDIT_VIEW = "audit.view"
+    USERS_MANAGE = "users.manage"
+
+
+_CLERK = {Perm.CLIENTS_VIEW, Perm.CLIENTS_EDIT, Perm.ONBOARDING_TICK}
+_COORDINATOR = _CLERK | {Perm.TAX_ID_UNMASKED, Perm.CLIENTS_ASSIGN}
+_MANAGER = _COORDINATOR | {Perm.CLIENTS_SEE_ALL_RESTRICTED, Perm.AUDIT_VIEW}
+
+GRANTS: dict[Role, frozenset[Perm]] = {
+    Role.CLERK: frozenset(_CLERK),
+    Role.COORDINATOR: frozenset(_COORDINATOR),
+    Role.MANAGER: frozenset(_MANAGER),
+    Role.ADMIN: frozenset({Perm.USERS_MANAGE}),
+}
+
+
+def allows(role: Role | None, perm: Perm) -> bool:
+    """Tell whether a user of ``role`` (None: not logged in) holds ``perm``."""
+    if perm is Perm.PUBLIC:
+        return True
+    if role is None:
+        return False
+    if perm is Perm.AUTHENTICATED:
+        return True
+    return perm in GRANTS[role]
+
+
+def may_see_client(
+    role: Role, user_id: int, *, restricted: bool, coordinator_id: int | None
+) -> bool:
+    """Tell whether a user may see a client: restricted ones only their coordinator and managers."""
+    if not allows(role, Perm.CLIENTS_VIEW):
+        return False
+    if not restricted:
+        return True
+    if allows(role, Perm.CLIENTS_SEE_ALL_RESTRICTED):
+        return True
+    return role is Role.COORDINATOR and coordinator_id == user_id

@@ -1,0 +1,91 @@
+"""Locale choice and the template filters that format money, dates and numbers."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal
+from flask import Flask, current_app, request, session
+from flask_babel import get_locale
+from flask_login import current_user
+
+from portal.domain.money import Money, format_money
+
+#: Babel locale used to format numbers and dates for each interface language. English staff
+#: in a Hungarian office read day-month-year, so English formats as en_GB.
+FORMAT_LOCALES = {"hu": "hu_HU", "en": "en_GB"}
+DATE_FORMATS = {"hu": "short", "en": "medium"}
+
+
+def select_locale() -> str:
+    """Return the user's own language, else the one picked this session, else the browser's."""
+    languages = current_app.config["LANGUAGES"]
+    if current_user and current_user.is_authenticated and current_user.language in languages:
+        return current_user.language
+    if session.get("language") in languages:
+        return session["language"]
+    return request.accept_languages.best_match(languages) or languages[0]
+
+
+def select_timezone() -> str:
+    return current_app.config["DEFAULT_TIMEZONE"]
+
+
+def _language() -> str:
+    locale = get_locale()
+    return locale.language if locale else "en"
+
+
+def office_tz() -> ZoneInfo:
+    return ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])
+
+
+def today() -> date:
+    """Return today's date in the office's time zone."""
+    return datetime.now(office_tz()).date()
+
+
+def money(value: Money | None) -> str:
+    if value is None:
+        return ""
+    return format_money(value, FORMAT_LOCALES[_language()])
+
+
+def money_parts(minor: int | None, currency: str) -> str:
+    return "" if minor is None else money(Money(minor, currency))
+
+
+def date_filter(value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = _local(value).date()
+    lang = _language()
+    return format_date(value, DATE_FORMATS[lang], locale=FORMAT_LOCALES[lang])
+
+
+def datetime_filter(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    lang = _language()
+    return format_datetime(_local(value), "short" if lang == "hu" else "medium",
+                           locale=FORMAT_LOCALES[lang])
+
+
+def number(value: int | None) -> str:
+    return "" if value is None else format_decimal(value, locale=FORMAT_LOCALES[_language()])
+
+
+def _local(moment: datetime) -> datetime:
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(office_tz())
+
+
+def init_app(app: Flask) -> None:
+    """Register the formatting filters."""
+    app.jinja_env.filters.update(
+        money=money, money_parts=money_parts, date=date_filter, datetime=datetime_filter,
+        number=number,
+    )

@@ -1,0 +1,222 @@
+"""Clients: the list with its filters, the record, and the onboarding checklist."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Select, and_, asc, desc, false, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from portal.domain.onboarding import STEPS, Step, due_date
+from portal.domain.permissions import Perm, Role, may_see_client
+from portal.domain.text import fold, search_key
+from portal.models.clients import Client, ClientKind, ClientStatus, OnboardingStep
+from portal.models.users import User
+from portal.services import audit
+from portal.services.base import Actor, Conflict, Forbidden, NotFound, Page, paginate
+
+OPEN_STATUSES = (ClientStatus.PROSPECT, ClientStatus.ONBOARDING)
+SORTS = {
+    "name": Client.name,
+    "number": Client.number,
+    "status": Client.status,
+    "due": Client.onboarding_due,
+    "created": Client.created_at,
+}
+
+
+@dataclass(frozen=True)
+class ClientData:
+    """What a user may type about a client. ``coordinator_id`` and ``restricted`` are None
+    when the actor may not change them (then they stay as they are)."""
+
+    kind: ClientKind
+    name: str
+    tax_id: str | None
+    postal_code: str | None
+    city: str | None
+    street: str | None
+    phone: str | None
+    email: str | None
+    employer: str | None
+    income_minor: int | None
+    income_currency: str
+    status: ClientStatus
+    coordinator_id: int | None = None
+    restricted: bool | None = None
+
+
+@dataclass(frozen=True)
+class ClientFilter:
+    q: str = ""
+    status: ClientStatus | None = None
+    overdue_only: bool = False
+    sort: str = "name"
+    descending: bool = False
+    page: int = 1
+
+
+def visibility(actor: Actor) -> Any:
+    """Return the WHERE clause that limits clients to those ``actor`` may see."""
+    if actor.user is None or actor.can(Perm.CLIENTS_SEE_ALL_RESTRICTED):
+        return Client.restricted.is_(True) | Client.restricted.is_(False)
+    if not actor.can(Perm.CLIENTS_VIEW):
+        return false()
+    if actor.role is Role.COORDINATOR:
+        return or_(Client.restricted.is_(False), Client.coordinator_id == actor.user_id)
+    return Client.restricted.is_(False)
+
+
+def visible_clients(actor: Actor) -> Select[tuple[Client]]:
+    """Return a SELECT of the clients ``actor`` may see."""
+    return select(Client).where(visibility(actor))
+
+
+def list_clients(
+    db: Session, actor: Actor, flt: ClientFilter, as_of: date, per_page: int
+) -> Page[Client]:
+    """Return one page of the clients ``actor`` may see, filtered and sorted."""
+    stmt = visible_clients(actor).options(
+        selectinload(Client.steps), selectinload(Client.coordinator)
+    )
+    for term in fold(flt.q).split()[:8]:
+        matches = [Client.search_text.contains(term)]
+        compact = term.replace("-", "").replace(" ", "")
+        if actor.can(Perm.TAX_ID_UNMASKED):
+            matches.append(Client.tax_id.contains(term.upper()))
+        elif len(compact) >= 10:
+            # Without the right to see tax IDs, only the whole identifier finds a client.
+            matches.append(Client.tax_id == term.upper())
+        stmt = stmt.where(or_(*matches))
+    if flt.status:
+        stmt = stmt.where(Client.status == flt.status)
+    if flt.overdue_only:
+        ticked = (
+            select(func.count(OnboardingStep.id))
+            .where(OnboardingStep.client_id == Client.id)
+            .scalar_subquery()
+        )
+        stmt = stmt.where(
+            and_(
+                Client.status.in_(OPEN_STATUSES),
+                Client.onboarding_due < as_of,
+                ticked < len(STEPS),
+            )
+        )
+    column = SORTS.get(flt.sort, Client.name)
+    order = desc(column) if flt.descending else asc(column)
+    stmt = stmt.order_by(order, Client.id)
+    return paginate(db, stmt, flt.page, per_page)
+
+
+def get_client(db: Session, actor: Actor, client_id: int, *, audit_read: bool = True) -> Client:
+    """Return a client the actor may see; a read of a restricted client is audited."""
+    client = db.get(Client, client_id)
+    if client is None:
+        raise NotFound("no such client")
+    role = actor.role
+    if actor.user is not None and (
+        role is None
+        or not may_see_client(
+            role, actor.user.id, restricted=client.restricted,
+            coordinator_id=client.coordinator_id,
+        )
+    ):
+        audit.record(db, actor, "client.view_denied", object_type="client",
+                     object_id=client.id, object_label=client.number)
+        db.commit()
+        raise Forbidden("restricted client")
+    if client.restricted and audit_read:
+        audit.record(db, actor, "client.view", object_type="client", object_id=client.id,
+                     object_label=client.number)
+        db.commit()
+    return client
+
+
+def _fields(data: ClientData, actor: Actor) -> dict[str, Any]:
+    fields = asdict(data)
+    if not actor.can(Perm.CLIENTS_ASSIGN):
+        fields.pop("coordinator_id")
+        fields.pop("restricted")
+    else:
+        fields["restricted"] = bool(fields["restricted"])
+    return fields
+
+
+def _check_coordinator(db: Session, coordinator_id: int | None) -> None:
+    if coordinator_id is None:
+        return
+    user = db.get(User, coordinator_id)
+    if user is None or not user.active or user.role not in (Role.COORDINATOR, Role.MANAGER):
+        raise Conflict("not a coordinator")
+
+
+def _refresh_search_text(client: Client) -> None:
+    client.search_text = search_key(client.name, client.number, client.email, client.phone,
+                                    client.city)[:700]
+
+
+def create_client(
+    db: Session, actor: Actor, data: ClientData, *, today: date, onboarding_days: int
+) -> Client:
+    """Create a client, number it, and set its onboarding due date."""
+    fields = _fields(data, actor)
+    _check_coordinator(db, fields.get("coordinator_id"))
+    client = Client(**fields, created_by_id=actor.user_id,
+                    onboarding_due=due_date(today, onboarding_days))
+    db.add(client)
+    db.flush()
+    client.number = f"C{client.id:06d}"
+    _refresh_search_text(client)
+    audit.record(db, actor, "client.create", object_type="client", object_id=client.id,
+                 object_label=client.number, details=audit.diff({}, fields))
+    db.commit()
+    return client
+
+
+def update_client(
+    db: Session, actor: Actor, client_id: int, data: ClientData, *, expected_version: int
+) -> Client:
+    """Save an edit; refused with Conflict if the client changed since the form was loaded."""
+    client = get_client(db, actor, client_id, audit_read=False)
+    if client.version != expected_version:
+        raise Conflict("changed by someone else")
+    fields = _fields(data, actor)
+    if "coordinator_id" in fields and fields["coordinator_id"] != client.coordinator_id:
+        _check_coordinator(db, fields["coordinator_id"])
+    before = {key: getattr(client, key) for key in fields}
+    for key, value in fields.items():
+        setattr(client, key, value)
+    _refresh_search_text(client)
+    changes = audit.diff(before, fields)
+    if not changes:
+        return client
+    audit.record(db, actor, "client.update", object_type="client", object_id=client.id,
+                 object_label=client.number, details=changes)
+    try:
+        db.commit()
+    except StaleDataError as exc:
+        db.rollback()
+        raise Conflict("changed by someone else") from exc
+    return client
+
+
+def set_step(db: Session, actor: Actor, client_id: int, step: Step, done: bool) -> Client:
+    """Tick or untick one onboarding item."""
+    client = get_client(db, actor, client_id, audit_read=False)
+    existing = next((s for s in client.steps if s.step == step), None)
+    if done and existing is None:
+        client.steps.append(OnboardingStep(step=step, done_by_id=actor.user_id))
+    elif not done and existing is not None:
+        client.steps.remove(existing)
+    else:
+        return client
+    audit.record(db, actor, "onboarding.tick" if done else "onboarding.untick",
+                 object_type="client", object_id=client.id, object_label=client.number,
+                 details={"step": step.value})
+    db.commit()
+    db.refresh(client)
+    return client

@@ -1,0 +1,45 @@
+"""Names every template can use: permissions, labels, masked identifiers, the language."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from portal.domain.identifiers import mask
+from portal.domain.onboarding import Step
+from portal.domain.permissions import Perm
+
+STEP_LABELS = {
+    Step.IDENTITY_VERIFIED: _l("Identity verified"),
+    Step.CONTRACT_SIGNED: _l("Contract signed"),
+    Step.CREDIT_REVIEW_DONE: _l("Credit review done"),
+    Step.ACCOUNT_OPENED: _l("Account opened"),
+}
+
+
+def tax_id(value: str | None) -> str:
+    """Show a tax identifier in full to those allowed, masked to everyone else."""
+    if not value:
+        return ""
+    return value if current_user.can(Perm.TAX_ID_UNMASKED) else mask(value)
+
+
+def init_app(app: Flask) -> None:
+    """Register the template globals."""
+    from portal.blueprints.admin.forms import ROLE_LABELS
+    from portal.blueprints.clients.forms import KIND_LABELS, STATUS_LABELS
+
+    @app.context_processor
+    def _globals():
+        locale = get_locale()
+        return {
+            "Perm": Perm,
+            "tax_id": tax_id,
+            "current_language": locale.language if locale else "en",
+            "kind_label": KIND_LABELS.get,
+            "status_label": STATUS_LABELS.get,
+            "step_label": STEP_LABELS.get,
+            "role_label": ROLE_LABELS.get,
+        }
