@@ -28,9 +28,14 @@ class SessionInterface(SecureCookieSessionInterface):
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the portal: defaults, then ``PORTAL_*`` environment, then ``test_config``."""
-    app = Flask(__name__, instance_relative_config=True)
     settings = config.from_environment()
     settings.update(test_config or {})
+    instance_path = settings["INSTANCE_PATH"]
+    app = Flask(
+        __name__,
+        instance_path=str(Path(instance_path).resolve()) if instance_path else None,
+        instance_relative_config=True,
+    )
     app.config.update(settings)
 
     instance = Path(app.instance_path)

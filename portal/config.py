@@ -22,6 +22,8 @@ DEFAULTS: dict[str, Any] = {
     "ENV": "development",
     #: SQLAlchemy URL; empty means a SQLite file in the instance folder.
     "DATABASE_URL": "",
+    #: The instance folder (secret key, SQLite file); empty means ``instance/`` in the checkout.
+    "INSTANCE_PATH": "",
     #: Where uploaded documents live; empty means ``storage/`` beside the instance folder.
     "STORAGE_DIR": "",
     "SECRET_KEY": "",

@@ -15,7 +15,9 @@ def wants_fragment() -> bool:
     return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
 
 
-def render(page: str, partial: str | None = None, status: int = 200, **context: Any) -> Response:
+def render(
+    page: str, partial: str | None = None, /, status: int = 200, **context: Any
+) -> Response:
     """Render ``partial`` for htmx requests and ``page`` otherwise; always vary on HX-Request."""
     template = partial if partial and wants_fragment() else page
     response = make_response(render_template(template, **context), status)

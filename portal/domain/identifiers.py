@@ -4,7 +4,9 @@
   first nine, each multiplied by its position (1-9), modulo 11 (a remainder of 10 is never issued).
 - Company, *adószám*: ``12345678-1-42``; the 8th digit checks the first seven with weights
   9, 7, 3, 1, 9, 7, 3: ``(10 - sum % 10) % 10``.
-Other identifiers (foreign clients) are accepted as 5-20 letters, digits, spaces, ``-`` or ``/``.
+A number made of digits alone must be a valid Hungarian identifier. Foreign identifiers start
+with their two-letter country code (``DE 123456789``) and are then accepted as 5-20 letters,
+digits, spaces, ``-`` or ``/``.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ def normalise_tax_id(raw: str) -> str:
         if company_check_digit(base[:7]) != int(base[7]):
             raise InvalidIdentifier("check digit does not match")
         return f"{base}-{vat}-{county}"
-    if compact.isdigit():
+    if not re.match(r"[A-Z]{2}", compact):
         raise InvalidIdentifier("a Hungarian tax ID has 10 digits, a tax number 11")
     if _OTHER.fullmatch(text):
         return text

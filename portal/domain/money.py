@@ -54,31 +54,54 @@ class Money:
 
 
 _SPACES = re.compile(r"[\s\u00a0\u202f']")
+#: What people write for each currency, before or after the number.
+_SYMBOLS = {"HUF": ("HUF", "FT"), "EUR": ("EUR", "€")}
+
+
+def _strip_symbol(text: str, currency: str) -> str:
+    """Remove a currency symbol at either end; a symbol of another currency is an error."""
+    upper = text.upper()
+    for code, symbols in _SYMBOLS.items():
+        for symbol in symbols:
+            for at_start in (True, False):
+                found = upper.startswith(symbol) if at_start else upper.endswith(symbol)
+                if not found:
+                    continue
+                if code != currency:
+                    raise MoneyError(f"amount is in {code}, not {currency}")
+                return text[len(symbol) :] if at_start else text[: -len(symbol)]
+    return text
 
 
 def parse_amount(text: str, currency: str = "HUF") -> Money:
-    """Read an amount typed by a person: ``1 234 567``, ``1234,50``, ``1,234.50``, ``1.234,50``.
+    """Read an amount typed by a person: ``1 234 567``, ``1234,50``, ``1,234.50``, ``HUF 1,234``.
 
-    The last ``,`` or ``.`` followed by at most the currency's digits is the decimal mark;
-    other separators are grouping. More decimals than the currency has is an error, not rounding.
+    When both ``,`` and ``.`` occur, the last one is the decimal mark. A single mark is a
+    decimal mark unless exactly three digits follow it and a non-zero digit precedes it
+    (``1.234`` is grouping, ``0,001`` and ``12,5`` are decimals). More decimals than the
+    currency has is an error, never rounding.
     """
-    cleaned = _SPACES.sub("", text.strip())
-    for suffix in ("Ft", "HUF", "EUR", "€"):
-        if cleaned.upper().endswith(suffix.upper()):
-            cleaned = cleaned[: -len(suffix)]
-    if not cleaned or not re.fullmatch(r"-?[0-9.,]+", cleaned):
-        raise MoneyError("not an amount")
     digits = exponent(currency)
+    cleaned = _SPACES.sub("", text.strip())
+    sign = "-" if cleaned.startswith("-") else ""
+    cleaned = _strip_symbol(cleaned.removeprefix("-"), currency)
+    if sign and cleaned.startswith("-"):
+        raise MoneyError("not an amount")
+    cleaned = sign + cleaned
+    if not re.fullmatch(r"-?[0-9.,]*[0-9][0-9.,]*", cleaned):
+        raise MoneyError("not an amount")
     integer_part, fraction = cleaned, ""
     last_mark = max(cleaned.rfind(","), cleaned.rfind("."))
     if last_mark >= 0:
         mark, tail = cleaned[last_mark], cleaned[last_mark + 1 :]
+        head = cleaned[:last_mark].lstrip("-")
         both_kinds = "," in cleaned and "." in cleaned
-        # "1.234,50": the last mark is decimal; "12,5": one mark, not three digits after it.
-        # "1.234" and "1 234.567" are grouping.
-        if both_kinds or (cleaned.count(mark) == 1 and len(tail) != 3):
+        single = cleaned.count(mark) == 1
+        if both_kinds or (single and (len(tail) != 3 or head.strip("0") == "")):
             integer_part, fraction = cleaned[:last_mark], tail
         if not re.fullmatch(r"-?\d{1,3}([.,]\d{3})*|-?\d*", integer_part):
+            raise MoneyError("not an amount")
+        if not fraction.isdigit() and fraction:
             raise MoneyError("not an amount")
     integer_part = integer_part.replace(",", "").replace(".", "")
     if integer_part in {"", "-"}:

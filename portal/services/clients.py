@@ -20,7 +20,8 @@ from portal.services.base import Actor, Conflict, Forbidden, NotFound, Page, pag
 
 OPEN_STATUSES = (ClientStatus.PROSPECT, ClientStatus.ONBOARDING)
 SORTS = {
-    "name": Client.name,
+    # The folded name leads search_text, so "Építő" sorts with "Epito", not after "Z".
+    "name": Client.search_text,
     "number": Client.number,
     "status": Client.status,
     "due": Client.onboarding_due,

@@ -1,11 +1,16 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from portal.services.users import MIN_PASSWORD_LENGTH
 
-LANGUAGE_CHOICES = [("", _l("As my browser")), ("hu", "Magyar"), ("en", "English")]
+LANGUAGE_CHOICES = [
+    SelectChoice("", _l("As my browser")),
+    SelectChoice("hu", "Magyar"),
+    SelectChoice("en", "English"),
+]
 
 
 class PasswordForm(FlaskForm):

@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
 from portal.blueprints.account.forms import LANGUAGE_CHOICES
@@ -24,7 +25,9 @@ class UserForm(FlaskForm):
     )
     full_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
     email = StringField(_l("E-mail"), validators=[Optional(), Email(), Length(max=254)])
-    role = SelectField(_l("Role"), choices=[(r.value, label) for r, label in ROLE_LABELS.items()])
+    role = SelectField(
+        _l("Role"), choices=[SelectChoice(r.value, label) for r, label in ROLE_LABELS.items()]
+    )
     language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)
     active = BooleanField(_l("Active (may log in)"), default=True)
 

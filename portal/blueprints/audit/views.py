@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app, request
+from wtforms.fields.choices import SelectChoice
 
 from portal.blueprints import page_arg
 from portal.blueprints.audit import bp
@@ -21,7 +22,9 @@ def index():
     """List audit events, newest first, filtered by user, action, object and dates."""
     db = get_db()
     form = AuditFilterForm(request.args)
-    form.action.choices = [("", "—")] + [(a, a) for a in audit_service.actions(db)]
+    form.action.choices = [SelectChoice("", "—")] + [
+        SelectChoice(a, a) for a in audit_service.actions(db)
+    ]
     form.validate()
     page = audit_service.search_events(
         db,

@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, ValidationError
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
 from portal.domain.identifiers import InvalidIdentifier, normalise_tax_id
@@ -42,7 +43,9 @@ def _income(form, field) -> None:
 
 
 class ClientForm(FlaskForm):
-    kind = SelectField(_l("Kind"), choices=[(k.value, label) for k, label in KIND_LABELS.items()])
+    kind = SelectField(
+        _l("Kind"), choices=[SelectChoice(k.value, label) for k, label in KIND_LABELS.items()]
+    )
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     tax_id = StringField(_l("Tax ID or tax number"), validators=[Optional(), _tax_id])
     postal_code = StringField(_l("Postal code"), validators=[Optional(), Length(max=16)])
@@ -56,9 +59,11 @@ class ClientForm(FlaskForm):
     email = StringField(_l("E-mail"), validators=[Optional(), Email(), Length(max=254)])
     employer = StringField(_l("Employer"), validators=[Optional(), Length(max=200)])
     income = StringField(_l("Monthly income"), validators=[Optional(), _income])
-    income_currency = SelectField(_l("Currency"), choices=[(c, c) for c in SUPPORTED_CURRENCIES])
+    income_currency = SelectField(
+        _l("Currency"), choices=[SelectChoice(c, c) for c in SUPPORTED_CURRENCIES]
+    )
     status = SelectField(
-        _l("Status"), choices=[(s.value, label) for s, label in STATUS_LABELS.items()]
+        _l("Status"), choices=[SelectChoice(s.value, label) for s, label in STATUS_LABELS.items()]
     )
     coordinator_id = SelectField(_l("Coordinator"), coerce=str, validate_choice=True)
     restricted = BooleanField(_l("Restricted: only the coordinator and managers see this client"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
+from wtforms.fields.choices import SelectChoice
 
 from portal.blueprints import actor, page_arg
 from portal.blueprints.clients import bp
@@ -56,8 +57,8 @@ def index():
 
 def _form_choices(form: ClientForm) -> None:
     people = users_service.coordinators(get_db())
-    form.coordinator_id.choices = [("", _("— none —"))] + [
-        (str(u.id), u.full_name) for u in people
+    form.coordinator_id.choices = [SelectChoice("", _("— none —"))] + [
+        SelectChoice(str(u.id), u.full_name) for u in people
     ]
 
 
