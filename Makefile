@@ -51,7 +51,7 @@ bench: setup
 
 # Refresh the catalogs after changing UI strings (then translate the new Hungarian entries).
 translations-extract: setup
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o portal/translations/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_pgettext:1c,2 -o portal/translations/messages.pot --no-location --sort-output .
 	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations --no-fuzzy-matching
 
 clean:

@@ -22,7 +22,7 @@ MESSAGES = {
           _l("Your role does not allow this. Ask a manager if you need access.")),
     404: (_l("Not found"), _l("There is nothing at this address. It may have been removed.")),
     405: (_l("Not allowed"), _l("This address does not accept that kind of request.")),
-    409: (_l("Changed meanwhile"),
+    409: (_l("Changed by someone else"),
           _l("Someone else changed this record after you opened it. "
              "Reload it and make your change again.")),
     413: (_l("Too large"), _l("What you sent is larger than the portal accepts.")),
@@ -30,7 +30,7 @@ MESSAGES = {
     429: (_l("Too many attempts"),
           _l("Too many attempts in a short time. Wait a minute and try again.")),
     500: (_l("Something went wrong"),
-          _l("The portal could not finish this request. Nothing was half-saved; try again, "
+          _l("The portal could not finish this request and saved nothing of it. Try again, "
              "and tell the administrator if it happens again.")),
 }
 

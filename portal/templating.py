@@ -10,6 +10,7 @@ from flask_login import current_user
 from portal.domain.identifiers import mask
 from portal.domain.onboarding import Step
 from portal.domain.permissions import Perm
+from portal.services.users import MIN_PASSWORD_LENGTH
 
 STEP_LABELS = {
     Step.IDENTITY_VERIFIED: _l("Identity verified"),
@@ -42,4 +43,5 @@ def init_app(app: Flask) -> None:
             "status_label": STATUS_LABELS.get,
             "step_label": STEP_LABELS.get,
             "role_label": ROLE_LABELS.get,
+            "min_password_length": MIN_PASSWORD_LENGTH,
         }

@@ -7,7 +7,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 from portal.services.users import MIN_PASSWORD_LENGTH
 
 LANGUAGE_CHOICES = [
-    SelectChoice("", _l("As my browser")),
+    SelectChoice("", _l("As the browser")),
     SelectChoice("hu", "Magyar"),
     SelectChoice("en", "English"),
 ]

@@ -58,8 +58,8 @@ def _password_message(reason: str) -> str:
     return {
         "too short": _("Use at least %(n)d characters.", n=users_service.MIN_PASSWORD_LENGTH),
         "contains the username": _("The password must not contain your username."),
-        "current password is wrong": _("The current password is not right."),
-    }.get(reason, reason)
+        "current password is wrong": _("The current password is incorrect."),
+    }.get(reason, _("This password cannot be used."))
 
 
 @bp.post("/language")

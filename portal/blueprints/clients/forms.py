@@ -1,4 +1,5 @@
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, ValidationError
 from wtforms.fields.choices import SelectChoice
@@ -11,7 +12,7 @@ from portal.models.clients import ClientKind, ClientStatus
 KIND_LABELS = {ClientKind.PERSON: _l("Person"), ClientKind.COMPANY: _l("Company")}
 STATUS_LABELS = {
     ClientStatus.PROSPECT: _l("Prospect"),
-    ClientStatus.ONBOARDING: _l("Onboarding"),
+    ClientStatus.ONBOARDING: lazy_pgettext("client status", "Onboarding"),
     ClientStatus.ACTIVE: _l("Active"),
     ClientStatus.CLOSED: _l("Closed"),
 }
