@@ -128,6 +128,8 @@ class Staff:
 
 
 def make_user(db, username: str, role: Role, **extra) -> User:
+    """Insert an active user with PASSWORD; English unless ``language`` says otherwise."""
+    extra.setdefault("language", "en")
     user = User(username=username, full_name=extra.pop("full_name", username.title()),
                 role=role, password_hash=_HASH, active=True, **extra)
     db.add(user)
