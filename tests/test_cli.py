@@ -1,0 +1,83 @@
+"""The ``portal`` command group and the migrations."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import func, select
+
+from portal import migrate
+from portal.db import Base, make_engine
+from portal.models import Client, User
+from tests.conftest import login
+
+
+def test_migrations_match_the_models(app):
+    """A model change without a migration fails here (on SQLite and PostgreSQL)."""
+    engine = app.extensions["db_engine"]
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
+                                Base.metadata)
+    assert diff == []
+    assert migrate.current_revision(engine) is not None
+
+
+def test_db_upgrade_creates_a_fresh_database(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
+    assert migrate.current_revision(engine) is None
+    migrate.upgrade(engine)
+    assert migrate.current_revision(engine) == "0001"
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10000
+    engine.dispose()
+
+
+def test_users_create_reads_the_password_from_stdin(app, db):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["users", "create", "Kata", "--role", "manager",
+                                 "--full-name", "Kovács Kata", "--password-stdin"],
+                           input="hosszu-jelszo-2026\n")
+    assert result.exit_code == 0, result.output
+    user = db.scalar(select(User).where(User.username == "kata"))
+    assert user.full_name == "Kovács Kata"
+    assert login(app.test_client(), "kata", "hosszu-jelszo-2026").status_code == 302
+    again = runner.invoke(args=["users", "create", "kata", "--role", "clerk",
+                                "--password-stdin"], input="hosszu-jelszo-2026\n")
+    assert again.exit_code != 0 and "taken" in again.output
+    weak = runner.invoke(args=["users", "create", "bob", "--role", "clerk",
+                               "--password-stdin"], input="short\n")
+    assert weak.exit_code != 0 and "password refused" in weak.output
+
+
+def test_seed_demo_is_idempotent_and_refused_in_production(app, db):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["seed-demo", "--clients", "30"])
+    assert first.exit_code == 0 and "30 clients" in first.output
+    second = runner.invoke(args=["seed-demo", "--clients", "30"])
+    assert "already present" in second.output
+    assert db.scalar(select(func.count(Client.id))) == 30
+    app.config["ENV"] = "production"
+    refused = runner.invoke(args=["seed-demo"])
+    assert refused.exit_code != 0 and "production" in refused.output
+
+
+def test_console_script_runs_migrations_from_the_environment(tmp_path):
+    """`portal db upgrade` as an operator runs it: a real process, config from PORTAL_*."""
+    env = {**os.environ, "PORTAL_INSTANCE_PATH": str(tmp_path / "instance"),
+           "PORTAL_STORAGE_DIR": str(tmp_path / "storage")}
+    env.pop("PORTAL_DATABASE_URL", None)
+    portal = Path(sys.executable).parent / "portal"
+    result = subprocess.run([str(portal), "db", "upgrade"], env=env, capture_output=True,
+                            text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "revision 0001" in result.stdout
+    assert (tmp_path / "instance" / "portal.sqlite3").exists()
+    key = tmp_path / "instance" / "secret_key"
+    assert key.stat().st_mode & 0o777 == 0o600

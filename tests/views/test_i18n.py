@@ -1,0 +1,85 @@
+"""Hungarian and English: language choice, catalogs in use, locale formatting."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from portal.domain.permissions import Role
+from tests.conftest import make_client, post
+
+
+def test_login_page_follows_accept_language(app):
+    client = app.test_client()
+    hu = client.get("/login", headers={"Accept-Language": "hu-HU,hu;q=0.9,en;q=0.5"})
+    en = client.get("/login", headers={"Accept-Language": "en-GB,en;q=0.9"})
+    assert '<html lang="hu"' in hu.get_data(as_text=True)
+    assert "Bejelentkezés" in hu.get_data(as_text=True)
+    assert '<html lang="en"' in en.get_data(as_text=True)
+    assert "Log in" in en.get_data(as_text=True)
+
+
+def test_anonymous_language_switch_overrides_the_browser(app):
+    client = app.test_client()
+    post(client, "/account/language", {"language": "en", "next": "/login"},
+         token_from="/login")
+    html = client.get("/login", headers={"Accept-Language": "hu"}).get_data(as_text=True)
+    assert '<html lang="en"' in html
+
+
+def test_users_own_choice_wins_over_the_browser(app, db, staff, as_role):
+    staff.clerk.language = "hu"
+    db.commit()
+    clerk = as_role(Role.CLERK)
+    html = clerk.get("/clients/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert '<html lang="hu"' in html and "Ügyfelek" in html
+    post(clerk, "/account/language", {"language": "en", "next": "/clients/"})
+    db.expire_all()
+    assert staff.clerk.language == "en"
+    html = clerk.get("/clients/", headers={"Accept-Language": "hu"}).get_data(as_text=True)
+    assert '<html lang="en"' in html and ">Clients<" in html
+
+
+def test_language_switch_only_redirects_locally(app):
+    client = app.test_client()
+    response = post(client, "/account/language", {"language": "hu",
+                                                  "next": "https://evil.example/"},
+                    token_from="/login")
+    assert response.headers["Location"] == "/"
+
+
+def test_money_dates_and_numbers_follow_the_locale(app, db, staff, as_role):
+    row = make_client(db, "Pénz Péter", income_minor=1_234_567, income_currency="HUF",
+                      onboarding_due=date(2026, 11, 28))
+    staff.clerk.language = "hu"
+    db.commit()
+    hu = as_role(Role.CLERK).get(f"/clients/{row.id}").get_data(as_text=True)
+    assert "1\u00a0234\u00a0567\u00a0Ft" in hu
+    assert "2026. 11. 28." in hu
+    en = as_role(Role.COORDINATOR).get(f"/clients/{row.id}").get_data(as_text=True)
+    assert "HUF\u00a01,234,567" in en
+    assert "28 Nov 2026" in en
+
+
+def test_euro_income_keeps_its_cents(app, db, staff, as_role):
+    row = make_client(db, "Euro Emma", income_minor=250_050, income_currency="EUR")
+    en = as_role(Role.COORDINATOR).get(f"/clients/{row.id}").get_data(as_text=True)
+    assert "€\u00a02,500.50" in en
+
+
+def test_form_errors_are_translated(app, db, staff, as_role):
+    staff.clerk.language = "hu"
+    db.commit()
+    response = post(as_role(Role.CLERK), "/clients/new", {"kind": "person", "name": "",
+                                                         "status": "prospect",
+                                                         "income_currency": "HUF"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "This field is required." not in html
+    assert "Ez a mező kötelező." in html  # WTForms' own Hungarian catalog
+
+
+def test_error_pages_are_translated(app, db, staff, as_role):
+    staff.clerk.language = "hu"
+    db.commit()
+    html = as_role(Role.CLERK).get("/no-such-page").get_data(as_text=True)
+    assert "Not found" not in html and '<html lang="hu"' in html
