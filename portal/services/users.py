@@ -173,8 +173,12 @@ def change_own_password(
 
 def set_language(db: Session, actor: Actor, language: str | None) -> None:
     """Save the actor's interface language (None follows the browser)."""
-    assert actor.user is not None
-    actor.user.language = language
+    user = actor.user
+    assert user is not None
+    if user.language != language:
+        audit.record(db, actor, "user.language", object_type="user", object_id=user.id,
+                     object_label=user.username, details={"language": [user.language, language]})
+        user.language = language
     db.commit()
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import select
+
 from portal.domain.permissions import Role
+from portal.models import AuditEvent
 from tests.conftest import make_client, post
 
 
@@ -35,6 +38,8 @@ def test_users_own_choice_wins_over_the_browser(app, db, staff, as_role):
     post(clerk, "/account/language", {"language": "en", "next": "/clients/"})
     db.expire_all()
     assert staff.clerk.language == "en"
+    event = db.scalar(select(AuditEvent).where(AuditEvent.action == "user.language"))
+    assert event.details == {"language": ["hu", "en"]}
     html = clerk.get("/clients/", headers={"Accept-Language": "hu"}).get_data(as_text=True)
     assert '<html lang="en"' in html and ">Clients<" in html
 
