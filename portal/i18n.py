@@ -17,6 +17,8 @@ from portal.domain.money import Money, format_money
 #: in a Hungarian office read day-month-year, so English formats as en_GB.
 FORMAT_LOCALES = {"hu": "hu_HU", "en": "en_GB"}
 DATE_FORMATS = {"hu": "short", "en": "medium"}
+#: Minutes are enough for an office: ``2026. 11. 28. 12:22`` and ``28 Nov 2026, 12:22``.
+DATETIME_FORMATS = {"hu": "short", "en": "d MMM y, HH:mm"}
 
 
 def select_locale() -> str:
@@ -70,8 +72,7 @@ def datetime_filter(value: datetime | None) -> str:
     if value is None:
         return ""
     lang = _language()
-    return format_datetime(_local(value), "short" if lang == "hu" else "medium",
-                           locale=FORMAT_LOCALES[lang])
+    return format_datetime(_local(value), DATETIME_FORMATS[lang], locale=FORMAT_LOCALES[lang])
 
 
 def number(value: int | None) -> str:

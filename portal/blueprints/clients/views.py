@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from portal.blueprints import actor, page_arg
@@ -12,7 +13,7 @@ from portal.blueprints.clients.forms import STATUS_LABELS, ClientForm
 from portal.db import get_db
 from portal.domain.money import Money, parse_amount
 from portal.domain.onboarding import STEPS, Step, onboarding_state
-from portal.domain.permissions import Perm
+from portal.domain.permissions import Perm, Role
 from portal.i18n import today
 from portal.models.clients import Client, ClientKind, ClientStatus
 from portal.rendering import render, wants_fragment
@@ -94,6 +95,8 @@ def create():
     _form_choices(form)
     if request.method == "GET":
         form.status.data = ClientStatus.PROSPECT.value
+        if current_user.can(Perm.CLIENTS_ASSIGN) and current_user.role is not Role.MANAGER:
+            form.coordinator_id.data = str(current_user.id)  # a coordinator takes on their own
     if form.validate_on_submit():
         client = clients_service.create_client(
             get_db(), actor(), _data(form), today=today(),
