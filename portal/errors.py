@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from portal.db import get_db
 from portal.rendering import render
 from portal.services.base import ServiceError
 
@@ -65,7 +66,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _internal(exc: Exception):
         log.exception("unhandled error: %s", exc)
-        from portal.db import get_db
-
-        get_db().rollback()
+        try:
+            get_db().rollback()
+        except Exception:  # noqa: BLE001 - the database itself may be what failed
+            log.exception("rollback after an error failed")
         return error_response(500)

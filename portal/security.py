@@ -6,10 +6,11 @@ import logging
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import Flask, abort, request
+from flask import Flask, abort, current_app, request
 from flask_login import current_user
 
 from portal.domain.permissions import Perm, allows
+from portal.extensions import login_manager
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +58,6 @@ def init_app(app: Flask) -> None:
     def _check_permission():
         if request.endpoint is None:
             return None  # 404 / 405: Werkzeug answers before any view runs.
-        from flask import current_app
-
         perm = declared_permission(current_app, request.endpoint)
         if perm is None:
             log.error("endpoint %s declares no permission: refused", request.endpoint)
@@ -66,8 +65,6 @@ def init_app(app: Flask) -> None:
         if perm is Perm.PUBLIC:
             return None
         if not current_user.is_authenticated:
-            from portal.extensions import login_manager
-
             return login_manager.unauthorized()
         if not allows(current_user.role, perm):
             log.warning(

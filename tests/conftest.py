@@ -25,6 +25,7 @@ from portal import create_app, migrate
 from portal.db import Base
 from portal.domain.permissions import Role
 from portal.models import Client, ClientKind, ClientStatus, User
+from portal.services.clients import refresh_search_text
 
 PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
 PG_SCHEMA = "portal_test"
@@ -158,10 +159,7 @@ def make_client(db, name: str = "Kovács Eszter", **fields) -> Client:
     db.add(client)
     db.flush()
     client.number = client.number or f"C{client.id:06d}"
-    from portal.domain.text import search_key
-
-    client.search_text = search_key(client.name, client.number, client.email, client.phone,
-                                    client.city)
+    refresh_search_text(client)
     db.commit()
     return client
 

@@ -25,6 +25,8 @@ def safe_next(target: str | None, default: str) -> str:
     """Return ``target`` if it is a path on this site, else ``default`` (no open redirect)."""
     if not target:
         return default
+    if "\\" in target or any(ord(ch) < 32 for ch in target):
+        return default  # browsers read "/\\evil.example" as "//evil.example"
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return default

@@ -10,6 +10,7 @@ from sqlalchemy import Select, and_, asc, desc, false, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
+from portal.domain.identifiers import InvalidIdentifier, normalise_tax_id
 from portal.domain.onboarding import STEPS, Step, due_date
 from portal.domain.permissions import Perm, Role, may_see_client
 from portal.domain.text import fold, search_key
@@ -85,12 +86,14 @@ def list_clients(
     )
     for term in fold(flt.q).split()[:8]:
         matches = [Client.search_text.contains(term)]
-        compact = term.replace("-", "").replace(" ", "")
         if actor.can(Perm.TAX_ID_UNMASKED):
             matches.append(Client.tax_id.contains(term.upper()))
-        elif len(compact) >= 10:
+        else:
             # Without the right to see tax IDs, only the whole identifier finds a client.
-            matches.append(Client.tax_id == term.upper())
+            try:
+                matches.append(Client.tax_id == normalise_tax_id(term))
+            except InvalidIdentifier:
+                pass
         stmt = stmt.where(or_(*matches))
     if flt.status:
         stmt = stmt.where(Client.status == flt.status)
@@ -155,7 +158,8 @@ def _check_coordinator(db: Session, coordinator_id: int | None) -> None:
         raise Conflict("not a coordinator")
 
 
-def _refresh_search_text(client: Client) -> None:
+def refresh_search_text(client: Client) -> None:
+    """Recompute the folded text the live filter searches."""
     client.search_text = search_key(client.name, client.number, client.email, client.phone,
                                     client.city)[:700]
 
@@ -171,7 +175,7 @@ def create_client(
     db.add(client)
     db.flush()
     client.number = f"C{client.id:06d}"
-    _refresh_search_text(client)
+    refresh_search_text(client)
     audit.record(db, actor, "client.create", object_type="client", object_id=client.id,
                  object_label=client.number, details=audit.diff({}, fields))
     db.commit()
@@ -191,7 +195,7 @@ def update_client(
     before = {key: getattr(client, key) for key in fields}
     for key, value in fields.items():
         setattr(client, key, value)
-    _refresh_search_text(client)
+    refresh_search_text(client)
     changes = audit.diff(before, fields)
     if not changes:
         return client

@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -262,10 +262,6 @@ def revoke_sessions(db: Session, user: User) -> None:
         .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
-
-
-def count_users(db: Session) -> int:
-    return db.scalar(select(func.count(User.id))) or 0
 
 
 def _aware(moment: datetime) -> datetime:

@@ -180,7 +180,8 @@ def test_login_redirects_only_to_local_paths(app, staff):
     client = app.test_client()
     token = csrf_token(client)
     for target, expected in [("/clients/?q=x", "/clients/?q=x"),
-                             ("https://evil.example/", "/"), ("//evil.example/", "/")]:
+                             ("https://evil.example/", "/"), ("//evil.example/", "/"),
+                             ("/\\evil.example/", "/"), ("/%5Cevil.example/", "/")]:
         client = app.test_client()
         token = csrf_token(client)
         response = client.post(f"/login?next={target}", data={

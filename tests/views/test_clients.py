@@ -146,6 +146,14 @@ def test_tax_id_is_masked_for_clerks_only(app, db, staff, as_role):
     assert VALID_TAX_ID in coordinator_html
 
 
+def test_clerk_finds_a_company_by_its_whole_tax_number_typed_any_way(app, db, staff, as_role):
+    make_client(db, "Példa Kft.", tax_id="10625790-4-44")
+    clerk = as_role(Role.CLERK)
+    for typed in ("10625790-4-44", "10625790444"):
+        assert "Példa Kft." in clerk.get(f"/clients/?q={typed}").get_data(as_text=True)
+    assert "Példa Kft." not in clerk.get("/clients/?q=10625790").get_data(as_text=True)
+
+
 def test_clerk_cannot_probe_tax_ids_by_prefix(app, db, staff, as_role):
     make_client(db, "Adó Adél", tax_id=VALID_TAX_ID)
     clerk = as_role(Role.CLERK)
@@ -252,7 +260,7 @@ def test_a_failed_save_leaves_no_client_and_no_audit_row(app, db, staff, as_role
     def explode(*_args, **_kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(clients_service, "_refresh_search_text", explode)
+    monkeypatch.setattr(clients_service, "refresh_search_text", explode)
     response = post(as_role(Role.CLERK), "/clients/new", _form())
     assert response.status_code == 500
     assert "Traceback" not in response.get_data(as_text=True)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from enum import Enum
+from typing import TypeVar
+
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -23,19 +26,27 @@ from portal.services import users as users_service
 from portal.services.base import Conflict
 from portal.services.clients import OPEN_STATUSES, ClientData, ClientFilter
 
+E = TypeVar("E", bound=Enum)
+
 
 def _filter_from_request() -> ClientFilter:
     args = request.args
-    status = args.get("status", "")
     sort = args.get("sort", "name")
     return ClientFilter(
         q=args.get("q", "")[:100],
-        status=ClientStatus(status) if status in ClientStatus._value2member_map_ else None,
+        status=_member(ClientStatus, args.get("status", "")),
         overdue_only=args.get("overdue") == "1",
         sort=sort if sort in clients_service.SORTS else "name",
         descending=args.get("dir") == "desc",
         page=page_arg(),
     )
+
+
+def _member(enum: type[E], value: str) -> E | None:
+    try:
+        return enum(value)
+    except ValueError:
+        return None
 
 
 def state_of(client: Client):
@@ -121,7 +132,8 @@ def show(client_id: int):
 def edit(client_id: int):
     """Show the edit form; save a valid edit unless someone else saved first."""
     db = get_db()
-    client = clients_service.get_client(db, actor(), client_id)
+    client = clients_service.get_client(db, actor(), client_id,
+                                        audit_read=request.method == "GET")
     form = ClientForm(obj=client if request.method == "GET" else None)
     _form_choices(form)
     if request.method == "GET":
@@ -150,10 +162,11 @@ def edit(client_id: int):
 @requires(Perm.ONBOARDING_TICK)
 def tick(client_id: int, step: str):
     """Tick or untick one onboarding item (``done=1`` or ``done=0``)."""
-    if step not in Step._value2member_map_:
+    item = _member(Step, step)
+    if item is None:
         abort(404)
     done = request.form.get("done") == "1"
-    client = clients_service.set_step(get_db(), actor(), client_id, Step(step), done)
+    client = clients_service.set_step(get_db(), actor(), client_id, item, done)
     if not wants_fragment():
         return redirect(url_for("clients.show", client_id=client.id))
     return render("clients/show.html", "clients/_checklist.html", client=client,
