@@ -38,6 +38,9 @@ def _income(form, field) -> None:
         try:
             amount = parse_amount(field.data, form.income_currency.data or "HUF")
         except MoneyError as exc:
+            if str(exc) == "too many decimals":
+                raise ValidationError(_l("Too many decimals for this currency (forint "
+                                         "amounts are whole numbers).")) from exc
             raise ValidationError(_l("Enter an amount, e.g. 450 000.")) from exc
         if amount.minor < 0:
             raise ValidationError(_l("Income cannot be negative."))
