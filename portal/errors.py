@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask
+from flask import Flask, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -58,6 +58,9 @@ def init_app(app: Flask) -> None:
     def _http(exc: HTTPException):
         if isinstance(exc, InternalServerError):
             return _internal(exc)
+        if exc.code == 429:
+            log.warning("throttled: %s %s from %s", request.method, request.path,
+                        request.remote_addr)
         response = error_response(exc.code or 500)
         if exc.code == 405 and (allowed := exc.get_response().headers.get("Allow")):
             response.headers["Allow"] = allowed
