@@ -13,6 +13,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import auth, config, db, errors, i18n, security, templating
 from portal.extensions import babel, csrf, htmx, limiter
+from portal.search import whoosh_provider
+from portal.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +50,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.update(
         SQLALCHEMY_DATABASE_URI=app.config["DATABASE_URL"],
         SECRET_KEY=settings["SECRET_KEY"] or config.load_or_create_secret_key(instance),
-        MAX_CONTENT_LENGTH=settings["MAX_UPLOAD_MB"] * 1024 * 1024,
+        MAX_CONTENT_LENGTH=(settings["MAX_UPLOAD_MB"] + 1) * 1024 * 1024,
         SESSION_COOKIE_NAME="portal_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -65,6 +67,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         RATELIMIT_HEADERS_ENABLED=True,
         TRUSTED_HOSTS=settings["TRUSTED_HOSTS"] or None,
     )
+    index_dir = Path(settings["SEARCH_INDEX_DIR"] or instance / "search-index")
+    app.config["SEARCH_INDEX_DIR"] = str(index_dir)
+    app.extensions["search"] = whoosh_provider(index_dir)
+    app.extensions["storage"] = Storage(storage)
     app.session_interface = SessionInterface()
     if settings["PROXY_COUNT"]:
         n = settings["PROXY_COUNT"]
@@ -95,7 +101,8 @@ def _register_blueprints(app: Flask) -> None:
     from portal.blueprints.audit import bp as audit
     from portal.blueprints.auth import bp as auth_bp
     from portal.blueprints.clients import bp as clients
+    from portal.blueprints.documents import bp as documents
     from portal.blueprints.main import bp as main
 
-    for blueprint in (main, auth_bp, account, clients, admin, audit):
+    for blueprint in (main, auth_bp, account, clients, documents, admin, audit):
         app.register_blueprint(blueprint)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import func, select
 
 from portal.db import get_db
 from portal.domain.permissions import Role
+from portal.models.documents import DocType
 
 
 def _create_app() -> Flask:
@@ -100,12 +103,136 @@ def seed_demo(clients: int) -> None:
     )
     if report.already_present:
         click.echo("demo data already present: nothing to do")
-    else:
-        click.echo(f"demo data loaded: {report.users_created} users, "
-                   f"{report.clients_created} clients")
+        return
+    from portal.services import search as search_service
+    from portal.services.demo_documents import seed_documents
+
+    db = get_db()
+    documents = seed_documents(db, current_app.extensions["storage"], today=today())
+    search_service.apply_pending(db, current_app.extensions["search"].get(), wait=True)
+    click.echo(f"demo data loaded: {report.users_created} users, "
+               f"{report.clients_created} clients, {documents} documents")
+
+
+@click.group("documents", help="Client documents.")
+def documents_group() -> None:
+    """Group the document commands."""
+
+
+@documents_group.command("import")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--client", "client_number", required=True, help="Client number, e.g. C000123.")
+@click.option("--type", "doc_type", type=click.Choice([t.value for t in DocType]),
+              default=DocType.OTHER.value, show_default=True)
+@click.option("--tags", default="", help="Comma-separated tags for every file.")
+@with_appcontext
+def documents_import(folder: Path, client_number: str, doc_type: str, tags: str) -> None:
+    """File every file under FOLDER (recursively) for a client; files already filed are skipped."""
+    from portal.models.clients import Client
+    from portal.services import documents as documents_service
+    from portal.services import search as search_service
+    from portal.services.base import SYSTEM
+    from portal.services.documents import FileMeta, Refused
+
+    db = get_db()
+    client = db.scalar(select(Client).where(Client.number == client_number.strip().upper()))
+    if client is None:
+        raise click.ClickException(f"no client numbered {client_number}")
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
+    meta = FileMeta(doc_type=DocType(doc_type), tags=documents_service.normalise_tags(tags))
+    storage = current_app.extensions["storage"]
+    max_bytes = current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024
+    filed, duplicates, refused = 0, 0, []
+    with click.progressbar(files, label=f"Filing for {client.number}", show_pos=True,
+                           item_show_func=lambda p: p.name[:40] if p else "") as bar:
+        for path in bar:
+            try:
+                with open(path, "rb") as stream:
+                    documents_service.file_document(db, SYSTEM, storage, client.id, stream,
+                                                    path.name, meta, max_bytes=max_bytes)
+                filed += 1
+            except Refused as exc:
+                db.rollback()
+                if exc.reason == "duplicate":
+                    duplicates += 1
+                else:
+                    refused.append((path, exc.reason, exc.detail))
+    indexed = search_service.apply_pending(db, current_app.extensions["search"].get(),
+                                           wait=True)
+    click.echo(f"filed {filed}, duplicates {duplicates}, refused {len(refused)}, "
+               f"indexed {indexed}")
+    for path, reason, detail in refused:
+        click.echo(f"  refused {path.relative_to(folder)}: {reason}"
+                   + (f" ({detail})" if detail else ""))
+
+
+@click.group("search", help="The full-text index.")
+def search_group() -> None:
+    """Group the search commands."""
+
+
+@search_group.command("reindex")
+@click.option("--batch", default=500, show_default=True)
+@with_appcontext
+def search_reindex(batch: int) -> None:
+    """Rebuild the search index from the database, in batches."""
+    from portal.models.documents import Document
+    from portal.services import search as search_service
+
+    db = get_db()
+    total = db.scalar(select(func.count(Document.id)).where(Document.deleted_at.is_(None)))
+    with click.progressbar(length=total or 0, label="Reindexing", show_pos=True) as bar:
+        count = search_service.reindex(db, current_app.extensions["search"].get(),
+                                       batch=batch, progress=bar.update)
+    click.echo(f"indexed {count} documents")
+
+
+@search_group.command("apply")
+@with_appcontext
+def search_apply() -> None:
+    """Apply queued index work now (waits for the index writer)."""
+    from portal.services import search as search_service
+
+    done = search_service.apply_pending(get_db(), current_app.extensions["search"].get(),
+                                        wait=True)
+    click.echo(f"applied index work for {done} documents")
+
+
+@click.command("check")
+@click.option("--quick", is_flag=True, help="Skip recomputing every file's SHA-256.")
+@with_appcontext
+def check_command(quick: bool) -> None:
+    """Compare database, files on disk and search index; exit 1 on any difference."""
+    from portal.services.check import check
+
+    report = check(get_db(), current_app.extensions["storage"],
+                   current_app.extensions["search"].get(), verify_hashes=not quick)
+    lines = (
+        [f"missing file: document {d} version {n} ({s})" for d, n, s in report.missing_files]
+        + [f"checksum mismatch: document {d} version {n} ({s})"
+           for d, n, s in report.checksum_mismatches]
+        + [f"orphan file (no version refers to it): {s}" for s in report.orphan_files]
+        + [f"stale temporary file from an interrupted upload: {n}"
+           for n in report.stale_temporaries]
+        + [f"document missing from the index: {d}" for d in report.missing_from_index]
+        + [f"index holds a document that is deleted or unknown: {d}"
+           for d in report.extra_in_index]
+    )
+    for line in lines:
+        click.echo(line)
+    if report.pending_tasks:
+        click.echo(f"note: {report.pending_tasks} documents wait in the index queue "
+                   "(`portal search apply`)")
+    click.echo(f"checked {report.versions_checked} file versions: "
+               + ("no differences" if report.clean else f"{len(lines)} differences"))
+    if not report.clean:
+        click.echo("repair: `portal search reindex` rebuilds the index; missing or damaged "
+                   "files must come back from a backup", err=True)
+        sys.exit(1)
 
 
 def register(app: Flask) -> None:
     """Attach the commands to the app's CLI (``flask --app portal`` sees them too)."""
-    for command in (db_group, users_group, seed_demo):
+    for command in (db_group, users_group, seed_demo, documents_group, search_group,
+                    check_command):
         app.cli.add_command(command)

@@ -42,7 +42,13 @@ DEFAULTS: dict[str, Any] = {
     "PROXY_COUNT": 0,
     #: Host names the portal answers to; empty accepts any (development).
     "TRUSTED_HOSTS": [],
+    #: Largest file accepted; a request larger than this (plus 1 MB of form fields) gets 413.
     "MAX_UPLOAD_MB": 50,
+    #: The search index (Whoosh); empty means ``search-index/`` in the instance folder.
+    #: Keep it on a local disk: Whoosh does not work on a network share.
+    "SEARCH_INDEX_DIR": "",
+    #: How long one search may run before the hits found so far are shown.
+    "SEARCH_TIME_LIMIT_MS": 2000,
     "PAGE_SIZE": 25,
     "SESSION_HOURS": 10,
 }

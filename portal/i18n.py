@@ -79,6 +79,11 @@ def number(value: int | None) -> str:
     return "" if value is None else format_decimal(value, locale=FORMAT_LOCALES[_language()])
 
 
+def decimal(value: float) -> str:
+    """Format a display-only measurement (file sizes), never money."""
+    return format_decimal(value, format="#,##0.#", locale=FORMAT_LOCALES[_language()])
+
+
 def _local(moment: datetime) -> datetime:
     aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return aware.astimezone(office_tz())

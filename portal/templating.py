@@ -10,6 +10,8 @@ from flask_login import current_user
 from portal.domain.identifiers import mask
 from portal.domain.onboarding import Step
 from portal.domain.permissions import Perm
+from portal.i18n import decimal, number
+from portal.models.documents import TextStatus
 from portal.services.users import MIN_PASSWORD_LENGTH
 
 STEP_LABELS = {
@@ -18,6 +20,22 @@ STEP_LABELS = {
     Step.CREDIT_REVIEW_DONE: _l("Credit review done"),
     Step.ACCOUNT_OPENED: _l("Account opened"),
 }
+
+
+TEXT_STATUS_LABELS = {
+    TextStatus.TEXT: _l("text"),
+    TextStatus.NO_TEXT: _l("no text"),
+    TextStatus.ENCRYPTED: _l("encrypted, no text"),
+}
+
+
+def filesize(size: int | None) -> str:
+    """Format a byte count for people: ``840 KB``, ``3.2 MB`` (in the user's locale)."""
+    if size is None:
+        return ""
+    if size < 1024 * 1024:
+        return f"{number(max(1, round(size / 1024)))} KB"
+    return f"{decimal(round(size / (1024 * 1024), 1))} MB"
 
 
 def tax_id(value: str | None) -> str:
@@ -32,6 +50,8 @@ def init_app(app: Flask) -> None:
     from portal.blueprints.admin.forms import ROLE_LABELS
     from portal.blueprints.clients.forms import KIND_LABELS, STATUS_LABELS
 
+    app.jinja_env.filters["filesize"] = filesize
+
     @app.context_processor
     def _globals():
         locale = get_locale()
@@ -44,4 +64,7 @@ def init_app(app: Flask) -> None:
             "step_label": STEP_LABELS.get,
             "role_label": ROLE_LABELS.get,
             "min_password_length": MIN_PASSWORD_LENGTH,
+            "text_status_label": TEXT_STATUS_LABELS.get,
+            "max_upload_mb": app.config["MAX_UPLOAD_MB"],
+            "max_upload_bytes": app.config["MAX_UPLOAD_MB"] * 1024 * 1024,
         }

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from portal import migrate
 from portal.db import Base, make_engine
-from portal.models import Client, User
+from portal.models import Client, Document, User
 from tests.conftest import login
 
 
@@ -31,7 +31,7 @@ def test_db_upgrade_creates_a_fresh_database(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
     assert migrate.current_revision(engine) is None
     migrate.upgrade(engine)
-    assert migrate.current_revision(engine) == "0001"
+    assert migrate.current_revision(engine) == migrate.head_revision()
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
@@ -63,6 +63,9 @@ def test_seed_demo_is_idempotent_and_refused_in_production(app, db):
     second = runner.invoke(args=["seed-demo", "--clients", "30"])
     assert "already present" in second.output
     assert db.scalar(select(func.count(Client.id))) == 30
+    documents = db.scalar(select(func.count(Document.id)))
+    assert documents >= 12 and f"{documents} documents" in first.output
+    assert app.extensions["search"].get().count() == documents  # searchable at once
     app.config["ENV"] = "production"
     refused = runner.invoke(args=["seed-demo"])
     assert refused.exit_code != 0 and "production" in refused.output
@@ -77,7 +80,7 @@ def test_console_script_runs_migrations_from_the_environment(tmp_path):
     result = subprocess.run([str(portal), "db", "upgrade"], env=env, capture_output=True,
                             text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
-    assert "revision 0001" in result.stdout
+    assert f"revision {migrate.head_revision()}" in result.stdout
     assert (tmp_path / "instance" / "portal.sqlite3").exists()
     key = tmp_path / "instance" / "secret_key"
     assert key.stat().st_mode & 0o777 == 0o600

@@ -28,13 +28,22 @@ class Perm(StrEnum):
     ONBOARDING_TICK = "onboarding.tick"
     TAX_ID_UNMASKED = "clients.tax_id"
     CLIENTS_SEE_ALL_RESTRICTED = "clients.restricted_all"
+    DOCUMENTS_VIEW = "documents.view"
+    DOCUMENTS_FILE = "documents.file"
+    #: Restore from the trash and empty it.
+    DOCUMENTS_TRASH = "documents.trash"
     AUDIT_VIEW = "audit.view"
     USERS_MANAGE = "users.manage"
 
 
-_CLERK = {Perm.CLIENTS_VIEW, Perm.CLIENTS_EDIT, Perm.ONBOARDING_TICK}
+_CLERK = {
+    Perm.CLIENTS_VIEW, Perm.CLIENTS_EDIT, Perm.ONBOARDING_TICK,
+    Perm.DOCUMENTS_VIEW, Perm.DOCUMENTS_FILE,
+}
 _COORDINATOR = _CLERK | {Perm.TAX_ID_UNMASKED, Perm.CLIENTS_ASSIGN}
-_MANAGER = _COORDINATOR | {Perm.CLIENTS_SEE_ALL_RESTRICTED, Perm.AUDIT_VIEW}
+_MANAGER = _COORDINATOR | {
+    Perm.CLIENTS_SEE_ALL_RESTRICTED, Perm.AUDIT_VIEW, Perm.DOCUMENTS_TRASH,
+}
 
 GRANTS: dict[Role, frozenset[Perm]] = {
     Role.CLERK: frozenset(_CLERK),

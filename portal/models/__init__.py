@@ -3,6 +3,7 @@
 from portal.domain.onboarding import Step
 from portal.models.audit import AuditEvent
 from portal.models.clients import Client, ClientKind, ClientStatus, OnboardingStep
+from portal.models.documents import DocType, Document, DocumentVersion, IndexTask, TextStatus
 from portal.models.users import User, UserSession
 
 __all__ = [
@@ -10,8 +11,13 @@ __all__ = [
     "Client",
     "ClientKind",
     "ClientStatus",
+    "DocType",
+    "Document",
+    "DocumentVersion",
+    "IndexTask",
     "OnboardingStep",
     "Step",
+    "TextStatus",
     "User",
     "UserSession",
 ]

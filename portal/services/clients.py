@@ -85,9 +85,9 @@ def list_clients(
         selectinload(Client.steps), selectinload(Client.coordinator)
     )
     for term in fold(flt.q).split()[:8]:
-        matches = [Client.search_text.contains(term)]
+        matches = [Client.search_text.contains(term, autoescape=True)]
         if actor.can(Perm.TAX_ID_UNMASKED):
-            matches.append(Client.tax_id.contains(term.upper()))
+            matches.append(Client.tax_id.contains(term.upper(), autoescape=True))
         else:
             # Without the right to see tax IDs, only the whole identifier finds a client.
             try:

@@ -62,13 +62,24 @@ def test_only_admin_manages_users(role: Role) -> None:
 @pytest.mark.parametrize(
     ("role", "expected"),
     [
-        (Role.CLERK, {Perm.CLIENTS_VIEW, Perm.CLIENTS_EDIT, Perm.ONBOARDING_TICK}),
+        (
+            Role.CLERK,
+            {
+                Perm.CLIENTS_VIEW,
+                Perm.CLIENTS_EDIT,
+                Perm.ONBOARDING_TICK,
+                Perm.DOCUMENTS_VIEW,
+                Perm.DOCUMENTS_FILE,
+            },
+        ),
         (
             Role.COORDINATOR,
             {
                 Perm.CLIENTS_VIEW,
                 Perm.CLIENTS_EDIT,
                 Perm.ONBOARDING_TICK,
+                Perm.DOCUMENTS_VIEW,
+                Perm.DOCUMENTS_FILE,
                 Perm.TAX_ID_UNMASKED,
                 Perm.CLIENTS_ASSIGN,
             },
@@ -81,8 +92,11 @@ def test_only_admin_manages_users(role: Role) -> None:
                 Perm.ONBOARDING_TICK,
                 Perm.TAX_ID_UNMASKED,
                 Perm.CLIENTS_ASSIGN,
+                Perm.DOCUMENTS_VIEW,
+                Perm.DOCUMENTS_FILE,
                 Perm.CLIENTS_SEE_ALL_RESTRICTED,
                 Perm.AUDIT_VIEW,
+                Perm.DOCUMENTS_TRASH,
             },
         ),
     ],

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from portal.domain.permissions import Perm, Role, allows
+from portal.models import DocType
 from portal.security import declared_permission
+from portal.services.base import SYSTEM
+from portal.services.documents import FileMeta, file_document
 from tests.conftest import csrf_token, make_client
 
 #: Values for URL parameters, so every rule can be turned into a real URL.
 URL_VALUES = {
-    "client_id": 1, "user_id": 1, "step": "identity_verified", "filename": "css/portal.css",
+    "client_id": 1, "user_id": 1, "document_id": 1, "step": "identity_verified",
+    "filename": "css/portal.css",
 }
 
 
@@ -42,7 +48,9 @@ def test_an_undeclared_route_is_refused_not_served(app, as_role):
 @pytest.mark.parametrize("role", list(Role))
 def test_role_route_matrix(app, db, staff, as_role, role):
     """Forbidden: 403 (page and htmx alike). Allowed: never 403, never 500."""
-    make_client(db, "Matrix Client")  # id 1, unrestricted
+    row = make_client(db, "Matrix Client")  # id 1, unrestricted
+    file_document(db, SYSTEM, app.extensions["storage"], row.id, io.BytesIO(b"matrix note"),
+                  "note.txt", FileMeta(DocType.OTHER), max_bytes=10**6)  # document 1
     client = as_role(role)
     token = csrf_token(client, "/account/")
     checked = 0
@@ -57,6 +65,7 @@ def test_role_route_matrix(app, db, staff, as_role, role):
                 response = client.get(url, headers=headers)
             else:
                 response = client.post(url, data={"csrf_token": token}, headers=headers)
+            response.close()  # file responses hold their file open until closed
             checked += 1
             where = f"{method} {url} as {role} (htmx={htmx})"
             if allows(role, perm):
@@ -75,6 +84,7 @@ def test_anonymous_is_sent_to_login_everywhere_but_public_routes(app, staff):
             continue
         url = rule.build(URL_VALUES, append_unknown=False)[1]
         response = client.get(url)
+        response.close()
         assert response.status_code == 302, url
         assert "/login" in response.headers["Location"], url
         htmx = client.get(url, headers={"HX-Request": "true"})

@@ -13,6 +13,7 @@ from wtforms.fields.choices import SelectChoice
 from portal.blueprints import actor, page_arg
 from portal.blueprints.clients import bp
 from portal.blueprints.clients.forms import STATUS_LABELS, ClientForm
+from portal.blueprints.documents.forms import UploadForm
 from portal.db import get_db
 from portal.domain.money import Money, parse_amount
 from portal.domain.onboarding import STEPS, Step, onboarding_state
@@ -124,7 +125,8 @@ def create():
 def show(client_id: int):
     """Show a client's details and onboarding checklist."""
     client = clients_service.get_client(get_db(), actor(), client_id)
-    return render("clients/show.html", client=client, state=state_of(client), steps=STEPS)
+    return render("clients/show.html", client=client, state=state_of(client), steps=STEPS,
+                  upload_form=UploadForm())
 
 
 @bp.route("/<int:client_id>/edit", methods=["GET", "POST"])

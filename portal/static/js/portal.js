@@ -28,3 +28,128 @@
     if (box) { box.hidden = true; }
   });
 })();
+
+// Uploads: drop or pick files; each file goes up in its own request with its own progress
+// bar, and the server's verdict (filed, or refused with the reason) replaces the bar.
+(function () {
+  "use strict";
+
+  function csrfToken(form) {
+    var field = form.querySelector("input[name=csrf_token]");
+    return field ? field.value : "";
+  }
+
+  function uploadOne(form, file, single, row, done) {
+    var data = new FormData();
+    data.append("csrf_token", csrfToken(form));
+    ["doc_type", "tags", "doc_date"].forEach(function (name) {
+      var field = form.elements[name];
+      if (field && field.value) { data.append(name, field.value); }
+    });
+    if (single && form.elements.title && form.elements.title.value) {
+      data.append("title", form.elements.title.value);
+    }
+    data.append("files", file, file.name);
+    var bar = row.querySelector("progress");
+    var xhr = new XMLHttpRequest();
+    xhr.open("POST", form.action);
+    xhr.setRequestHeader("HX-Request", "true");
+    xhr.setRequestHeader("X-CSRFToken", csrfToken(form));
+    xhr.upload.addEventListener("progress", function (event) {
+      if (event.lengthComputable) { bar.value = Math.round(100 * event.loaded / event.total); }
+    });
+    xhr.addEventListener("load", function () {
+      var holder = document.createElement("div");
+      if (xhr.status === 413) {
+        row.className = "refused";
+        row.textContent = "✗ " + file.name + ": " + form.dataset.tooLarge;
+      } else {
+        holder.innerHTML = xhr.responseText;  // our own fragment, escaped by Jinja
+        var verdict = holder.querySelector("li");
+        if (verdict) { row.replaceWith(verdict); } else { row.textContent = form.dataset.failed; }
+      }
+      done(xhr.status < 300);
+    });
+    xhr.addEventListener("error", function () {
+      row.className = "refused";
+      row.textContent = "✗ " + file.name + ": " + form.dataset.failed;
+      done(false);
+    });
+    xhr.send(data);
+  }
+
+  function uploadAll(form, files) {
+    var list = form.querySelector(".upload-progress");
+    var queue = Array.prototype.slice.call(files);
+    var single = queue.length === 1;
+    var running = 0;
+    var filed = 0;
+    function next() {
+      if (!queue.length) {
+        if (!running && filed) { document.body.dispatchEvent(new CustomEvent("filed")); }
+        return;
+      }
+      var file = queue.shift();
+      var row = document.createElement("li");
+      row.className = "uploading";
+      var label = document.createElement("span");
+      label.textContent = file.name;
+      var bar = document.createElement("progress");
+      bar.max = 100;
+      bar.value = 0;
+      row.appendChild(label);
+      row.appendChild(bar);
+      list.appendChild(row);
+      running += 1;
+      uploadOne(form, file, single, row, function (ok) {
+        running -= 1;
+        if (ok) { filed += 1; }
+        next();
+      });
+    }
+    next();
+    next();  // two at a time
+  }
+
+  function setUp(form) {
+    var input = form.querySelector("input[type=file]");
+    var zone = form.querySelector(".drop-zone");
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (input.files.length) { uploadAll(form, input.files); input.value = ""; }
+    });
+    input.addEventListener("change", function () {
+      if (input.files.length) { uploadAll(form, input.files); input.value = ""; }
+    });
+    ["dragenter", "dragover"].forEach(function (name) {
+      zone.addEventListener(name, function (event) {
+        event.preventDefault();
+        zone.classList.add("dragging");
+      });
+    });
+    ["dragleave", "drop"].forEach(function (name) {
+      zone.addEventListener(name, function () { zone.classList.remove("dragging"); });
+    });
+    zone.addEventListener("drop", function (event) {
+      event.preventDefault();
+      if (event.dataTransfer && event.dataTransfer.files.length) {
+        uploadAll(form, event.dataTransfer.files);
+      }
+    });
+  }
+
+  function init() {
+    document.querySelectorAll("form.upload-form").forEach(setUp);
+    document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        if (!window.confirm(form.dataset.confirm)) { event.preventDefault(); }
+      });
+    });
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", init);
+  } else {
+    init();
+  }
+})();

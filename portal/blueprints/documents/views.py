@@ -1,0 +1,249 @@
+"""Filing and finding documents: upload, search, document page, view, download, trash."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from flask import current_app, flash, redirect, request, send_file, url_for
+from flask_babel import gettext as _
+
+from portal.blueprints import actor, page_arg
+from portal.blueprints.documents import bp
+from portal.blueprints.documents.forms import TYPE_LABELS, SearchForm, UploadForm
+from portal.db import get_db
+from portal.domain.permissions import Perm
+from portal.models.clients import Client
+from portal.models.documents import DocType, Document
+from portal.rendering import render
+from portal.security import requires
+from portal.services import clients as clients_service
+from portal.services import documents as documents_service
+from portal.services import search as search_service
+from portal.services.documents import FileMeta, Refused
+
+log = logging.getLogger(__name__)
+
+
+def _storage():
+    return current_app.extensions["storage"]
+
+
+def _backend():
+    return current_app.extensions["search"].get()
+
+
+def _max_bytes() -> int:
+    return current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024
+
+
+def _apply_index_work_after(response):
+    """Apply queued index work once the response has gone out; never make the user wait."""
+    app = current_app._get_current_object()
+
+    def run() -> None:
+        with app.app_context():
+            try:
+                search_service.apply_pending(get_db(), app.extensions["search"].get())
+            except Exception:  # noqa: BLE001 - the queue keeps the work for the next try
+                log.exception("applying index work failed; it stays queued")
+
+    response.call_on_close(run)
+    return response
+
+
+@dataclass(frozen=True)
+class Outcome:
+    name: str
+    document: Document | None = None
+    refused: Refused | None = None
+
+
+@bp.post("/clients/<int:client_id>/documents")
+@requires(Perm.DOCUMENTS_FILE)
+def upload(client_id: int):
+    """File one or many uploaded files for a client; each refused file gets its reason."""
+    db = get_db()
+    client = clients_service.get_client(db, actor(), client_id, audit_read=False)
+    form = UploadForm()
+    files = [f for f in request.files.getlist("files") if f.filename or f.mimetype]
+    outcomes: list[Outcome] = []
+    if form.validate() and files:
+        meta = FileMeta(
+            doc_type=DocType(form.doc_type.data),
+            title=(form.title.data or "").strip() or None if len(files) == 1 else None,
+            tags=documents_service.normalise_tags(form.tags.data or ""),
+            doc_date=form.doc_date.data,
+        )
+        for upload_file in files:
+            name = documents_service.clean_name(upload_file.filename)
+            try:
+                document = documents_service.file_document(
+                    db, actor(), _storage(), client.id, upload_file.stream,
+                    upload_file.filename, meta, max_bytes=_max_bytes(),
+                )
+                outcomes.append(Outcome(name, document=document))
+            except Refused as refused:
+                db.rollback()
+                outcomes.append(Outcome(name, refused=refused))
+    elif not files:
+        form.form_errors.append(_("Choose at least one file."))
+    status = 200 if any(o.document for o in outcomes) else 422
+    response = render("documents/upload_results.html", "documents/_upload_results.html",
+                      status=status, client=client, outcomes=outcomes, form=form)
+    return _apply_index_work_after(response)
+
+
+def _search_params(form: SearchForm, db) -> tuple[search_service.DocSearch, Client | None]:
+    client = None
+    if form.client.data:
+        client = db.scalar(clients_service.visible_clients(actor()).where(
+            Client.number == form.client.data.strip().upper()))
+    params = search_service.DocSearch(
+        q=(form.q.data or "").strip(),
+        client_id=client.id if client else (-1 if form.client.data else None),
+        doc_types=tuple(t for t in (form.doc_type.data or []) if t in DocType._value2member_map_),
+        tags=documents_service.normalise_tags(form.tags.data or ""),
+        date_from=form.date_from.data if not form.date_from.errors else None,
+        date_to=form.date_to.data if not form.date_to.errors else None,
+        sort="date" if form.sort.data == "date" or not (form.q.data or "").strip()
+        else "relevance",
+        page=page_arg(),
+    )
+    return params, client
+
+
+@bp.get("/documents/search")
+@requires(Perm.DOCUMENTS_VIEW)
+def search():
+    """Search every document the user may see; results update as the user types."""
+    db = get_db()
+    form = SearchForm(request.args)
+    form.validate()
+    search_service.apply_pending(db, _backend())
+    params, client = _search_params(form, db)
+    results = search_service.search_documents(
+        db, actor(), _backend(), params,
+        time_limit=current_app.config["SEARCH_TIME_LIMIT_MS"] / 1000,
+    )
+    partial = "documents/_client_results.html" if request.args.get("embed") else \
+        "documents/_results.html"
+    return render("documents/search.html", partial, form=form, results=results,
+                  client=client, types=TYPE_LABELS)
+
+
+@bp.get("/documents/<int:document_id>")
+@requires(Perm.DOCUMENTS_VIEW)
+def show(document_id: int):
+    """Show a document's details, versions and extracted text."""
+    document = documents_service.get_document(get_db(), actor(), document_id)
+    return render("documents/show.html", document=document, types=TYPE_LABELS,
+                  form=UploadForm())
+
+
+def _send(document_id: int, *, as_attachment: bool):
+    action = "document.download" if as_attachment else "document.open"
+    document = documents_service.get_document(get_db(), actor(), document_id,
+                                              audit_action=action)
+    version = documents_service.get_version(document, request.args.get("version", type=int))
+    response = send_file(
+        _storage().path_for(version.sha256), mimetype=version.mime,
+        as_attachment=as_attachment, download_name=version.original_name,
+        conditional=True, etag=version.sha256, max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/documents/<int:document_id>/view")
+@requires(Perm.DOCUMENTS_VIEW)
+def view(document_id: int):
+    """Open the file in the browser."""
+    return _send(document_id, as_attachment=False)
+
+
+@bp.get("/documents/<int:document_id>/download")
+@requires(Perm.DOCUMENTS_VIEW)
+def download(document_id: int):
+    """Download the file under its original name."""
+    return _send(document_id, as_attachment=True)
+
+
+@bp.post("/documents/<int:document_id>/versions")
+@requires(Perm.DOCUMENTS_FILE)
+def add_version(document_id: int):
+    """Upload a corrected file as a new version of the document."""
+    db = get_db()
+    upload_file = request.files.get("file")
+    if upload_file is None or not upload_file.filename:
+        flash(_("Choose the corrected file first."), "error")
+    else:
+        try:
+            version = documents_service.add_version(
+                db, actor(), _storage(), document_id, upload_file.stream,
+                upload_file.filename, max_bytes=_max_bytes())
+            flash(_("Version %(n)s filed.", n=version.number), "success")
+        except Refused as refused:
+            db.rollback()
+            flash(refusal_message(refused), "error")
+    return _apply_index_work_after(redirect(url_for("documents.show", document_id=document_id)))
+
+
+@bp.post("/documents/<int:document_id>/delete")
+@requires(Perm.DOCUMENTS_FILE)
+def delete(document_id: int):
+    """Move a document to the trash."""
+    document = documents_service.trash(get_db(), actor(), document_id)
+    flash(_("“%(title)s” moved to the trash. A manager can restore it.", title=document.title),
+          "info")
+    response = redirect(url_for("clients.show", client_id=document.client_id))
+    return _apply_index_work_after(response)
+
+
+@bp.get("/documents/trash")
+@requires(Perm.DOCUMENTS_TRASH)
+def trash():
+    """List the documents in the trash."""
+    return render("documents/trash.html", documents=documents_service.trashed(get_db()),
+                  types=TYPE_LABELS)
+
+
+@bp.post("/documents/<int:document_id>/restore")
+@requires(Perm.DOCUMENTS_TRASH)
+def restore(document_id: int):
+    """Bring a document back from the trash."""
+    document = documents_service.restore(get_db(), actor(), document_id)
+    flash(_("“%(title)s” restored.", title=document.title), "success")
+    return _apply_index_work_after(redirect(url_for("documents.trash")))
+
+
+@bp.post("/documents/trash/empty")
+@requires(Perm.DOCUMENTS_TRASH)
+def empty_trash():
+    """Delete every document in the trash for good."""
+    count = documents_service.empty_trash(get_db(), actor(), _storage())
+    flash(_("%(n)s documents deleted for good.", n=count), "info")
+    return redirect(url_for("documents.trash"))
+
+
+def refusal_message(refused: Refused) -> str:
+    """Say in the user's language why a file was not filed."""
+    limit = current_app.config["MAX_UPLOAD_MB"]
+    messages = {
+        "empty": _("The file is empty."),
+        "type": _("Not an accepted type: PDF, PNG, JPEG, TIFF or plain text (judged by the "
+                  "content, not the name)."),
+        "too_large": _("Larger than the %(n)s MB limit.", n=limit),
+        "unreadable": _("The PDF could not be read within the limits (damaged or hostile)."),
+        "duplicate": _("Already filed for this client."),
+    }
+    return messages.get(refused.reason, refused.reason)
+
+
+@bp.app_template_global()
+def refusal(refused: Refused) -> str:
+    return refusal_message(refused)
+
+
+

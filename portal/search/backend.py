@@ -1,0 +1,101 @@
+"""The search backend interface. Each backend parses the user's query itself.
+
+The database is the truth; an index is a cache that ``rebuild`` can always recreate.
+Permission filtering happens inside the search (``SearchQuery.hidden_client_ids``) so that
+hits, counts and suggestions never include a document the user may not see; highlights are
+built from the text in the database (``SearchBackend.highlight``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Protocol
+
+#: Longest query accepted, in characters; longer input is cut, not refused.
+MAX_QUERY_LENGTH = 200
+#: Most hits a search ever collects (paging beyond it is refused).
+MAX_RESULTS = 1000
+
+
+@dataclass(frozen=True)
+class IndexDoc:
+    """What the index knows of one document (its current version)."""
+
+    doc_id: int
+    client_id: int
+    doc_type: str
+    title: str
+    text: str
+    tags: tuple[str, ...] = ()
+    doc_date: date | None = None
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    text: str
+    #: Documents of these clients never appear, are never counted and never suggested.
+    hidden_client_ids: frozenset[int] = frozenset()
+    client_id: int | None = None
+    doc_types: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    date_from: date | None = None
+    date_to: date | None = None
+    #: "relevance" or "date" (newest first).
+    sort: str = "relevance"
+    page: int = 1
+    per_page: int = 20
+    #: Seconds a query may run before the hits found so far are returned (``partial``).
+    time_limit: float = 2.0
+
+
+@dataclass(frozen=True)
+class Hit:
+    doc_id: int
+    score: float
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    hits: Sequence[Hit]
+    total: int
+    #: The time limit cut the search short: ``hits`` and ``total`` are what was found in time.
+    partial: bool = False
+    #: A corrected query that has visible hits, when the query looks misspelled.
+    suggestion: str | None = None
+    #: The query could not be understood (e.g. unbalanced quotes); ``hits`` is empty.
+    error: str | None = None
+    #: The words to highlight, as the backend understood the query.
+    terms: tuple[str, ...] = field(default=())
+
+
+class SearchBackend(Protocol):
+    """What the portal needs from a search engine."""
+
+    def index(self, docs: Iterable[IndexDoc]) -> int:
+        """Add or replace documents; return how many. Waits for the writer if necessary."""
+
+    def try_index(self, docs: Iterable[IndexDoc], deletions: Iterable[int]) -> bool:
+        """Apply changes only if the writer is free at once; False when another process has it."""
+
+    def delete(self, doc_ids: Iterable[int]) -> None:
+        """Remove documents (unknown ids are ignored)."""
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        """Run a query; hits are ordered and paged as asked."""
+
+    def highlight(self, text: str, query: SearchQuery, *, limit: int = 3) -> list[str]:
+        """Return up to ``limit`` HTML-escaped passages of ``text``, matches in <mark>."""
+
+    def rebuild(self, batches: Iterable[Sequence[IndexDoc]]) -> int:
+        """Recreate the index from scratch from batches of documents; return the count."""
+
+    def doc_ids(self) -> set[int]:
+        """Return the ids of every indexed document (for consistency checks)."""
+
+    def count(self) -> int:
+        """Return the number of indexed documents."""
+
+    def close(self) -> None:
+        """Release searchers and file handles."""

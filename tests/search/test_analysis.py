@@ -1,0 +1,142 @@
+"""Folding, stemming, query parsing and highlighting, without an index."""
+
+from __future__ import annotations
+
+import pytest
+from whoosh import query as wq
+
+from portal.search import analysis
+from portal.search.analysis import fold, parse_query, stems, words
+from portal.search.backend import MAX_QUERY_LENGTH
+
+
+def shares_stem(a: str, b: str) -> bool:
+    return not set(stems(a)).isdisjoint(stems(b))
+
+
+def test_fold_lowercases_and_strips_hungarian_accents():
+    assert fold("Hitelképesség") == "hitelkepesseg"
+    assert fold("ŐSZ ÜGYFÉL Űrlap") == "osz ugyfel urlap"
+    assert fold("szerzo\u030bde\u0301s") == "szerzodes"  # decomposed accents
+    assert fold("Statement") == "statement"
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("hitelkártya", "hitelkártyákat"),
+        ("hitelkartyakat", "hitelkártya"),
+        ("hitelkartya", "hitelkártyákat"),
+        ("statements", "statement"),
+        ("szerzodes", "szerződést"),
+        ("jovedelemigazolas", "jövedelemigazolást"),
+        ("hitelképességük", "hitelkepesseg"),
+        ("hitelkártyája", "hitelkártyát"),  # needs the second Hungarian pass
+    ],
+)
+def test_inflected_and_accentless_forms_share_a_stem(a, b):
+    assert shares_stem(a, b)
+    assert shares_stem(b, a)
+
+
+def test_hungarian_double_acute_suffixes_are_stemmed():
+    # Whoosh's Snowball port spells ő as õ; -ből/-ről are only removed after mapping.
+    assert shares_stem("szerződésből", "szerződés")
+    assert shares_stem("hitelképességről", "hitelképesség")
+
+
+def test_later_hungarian_passes_do_not_wear_english_words_down():
+    assert not shares_stem("statement", "state")
+    assert not shares_stem("payment", "pay")
+
+
+def test_unrelated_words_do_not_share_stems():
+    assert not shares_stem("hitelkártya", "szerződés")
+    assert not shares_stem("statement", "payment")
+
+
+def test_words_keep_dotted_numbers_and_combining_accents_and_drop_junk():
+    assert words("Kelt: 2024.01.15, szerzo\u030bdés") == ["Kelt", "2024.01.15", "szerzo\u030bdés"]
+    assert words("x" * 65 + " ok") == ["ok"]
+
+
+def test_exact_analyzer_folds_with_positions():
+    analyzer = analysis.exact_analyzer()
+    tokens = [(t.text, t.pos) for t in analyzer("A Hitelkártyákat", positions=True)]
+    assert tokens == [("a", 0), ("hitelkartyakat", 1)]
+
+
+def test_stem_analyzer_puts_all_stems_at_the_word_position():
+    tokens = [(t.text, t.pos) for t in analysis.stem_analyzer()("hitelkártyákat", positions=True)]
+    assert {text for text, _ in tokens} == set(stems("hitelkártyákat"))
+    assert len(tokens) > 1 and {pos for _, pos in tokens} == {0}
+
+
+def test_parse_rewrites_words_into_exact_and_stem_clauses():
+    parsed = parse_query("Hitelkártyákat")
+    fields = {(t.fieldname, t.text) for t in parsed.query.leaves()}
+    assert ("exact", "hitelkartyakat") in fields
+    assert ("title", "hitelkartyakat") in fields
+    assert {("stem", s) for s in stems("hitelkártyákat")} <= fields
+    assert parsed.terms == ["hitelkartyakat"]
+
+
+def test_parse_phrase_prefix_and_negation():
+    parsed = parse_query('"Bank Statement" hitelk* NOT késedelem')
+    leaves = list(parsed.query.leaves())
+    assert any(isinstance(q, wq.Phrase) and q.words == ["bank", "statement"] for q in leaves)
+    assert any(isinstance(q, wq.Prefix) and q.text == "hitelk" for q in leaves)
+    assert parsed.terms == ["bank", "statement", "hitelk*"]  # the negated word is not shown
+    assert not parsed.matches("késedelem")
+    assert parsed.matches("hitelkeret") and parsed.matches("Statement")
+
+
+@pytest.mark.parametrize(
+    "text", ['"bank statement', 'a "" b', "((( x", "AND OR NOT", ')"*?:^~', "*", "NOT"]
+)
+def test_parse_never_raises(text):
+    parsed = parse_query(text)
+    assert parsed.query is None or isinstance(parsed.query, wq.Query)
+
+
+def test_unbalanced_quote_searches_the_words():
+    assert parse_query('"bank statement').terms == ["bank", "statement"]
+
+
+def test_query_words_are_capped():
+    parsed = parse_query(" ".join(f"w{i}" for i in range(50)))
+    assert len(parsed.terms) == analysis.MAX_QUERY_WORDS
+    long = parse_query("a" * 10 + " " + "b" * (MAX_QUERY_LENGTH + 50))
+    assert long.terms == ["a" * 10]  # the second word is cut at the length cap, then too long
+
+
+def test_highlight_escapes_and_marks_stemmed_accentless_matches():
+    text = "Kedves <b>Ügyfél</b>! A hitelkártyákat <script>alert(1)</script> letiltottuk."
+    [passage] = analysis.highlight_passages(text, parse_query("hitelkartya").matches)
+    assert "<mark>hitelkártyákat</mark>" in passage
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in passage
+    assert "<script>" not in passage and "<b>" not in passage
+
+
+def test_highlight_marks_escaped_words_themselves():
+    [passage] = analysis.highlight_passages("x <a&b> y", lambda w: w == "a")
+    assert passage == "x &lt;<mark>a</mark>&amp;b&gt; y"
+
+
+def test_highlight_returns_nothing_without_a_match():
+    assert analysis.highlight_passages("nothing here", parse_query("hitel").matches) == []
+    assert analysis.highlight_passages("", parse_query("hitel").matches) == []
+
+
+def test_highlight_limits_passages_and_prefers_more_distinct_words():
+    filler = " lorem" * 60
+    text = f"alpha{filler} alpha beta{filler} alpha{filler} gamma"
+    passages = analysis.highlight_passages(text, parse_query("alpha beta").matches, limit=2)
+    assert len(passages) == 2
+    assert any("<mark>alpha</mark> <mark>beta</mark>" in p for p in passages)
+    assert all(len(p) < 400 for p in passages)
+
+
+def test_highlight_only_scans_the_start_of_huge_texts():
+    text = "x " * (analysis.HIGHLIGHT_SCAN_CHARS // 2) + "needle"
+    assert analysis.highlight_passages(text, parse_query("needle").matches) == []

@@ -1,0 +1,403 @@
+"""The Whoosh backend against small corpora built in each test."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import date
+
+import pytest
+from whoosh import index as whoosh_index
+from whoosh.collectors import TimeLimitCollector
+from whoosh.index import LockError
+
+from portal.search import whoosh_backend
+from portal.search.backend import MAX_QUERY_LENGTH, IndexDoc, SearchQuery
+from portal.search.whoosh_backend import WhooshBackend
+
+FILLER = "Az ügyintézés a szokásos rendben folyik, további teendő nincs. "
+
+
+def doc(doc_id, text, *, client=1, doc_type="letter", title="", tags=(), day=None):
+    return IndexDoc(doc_id=doc_id, client_id=client, doc_type=doc_type,
+                    title=title or f"Doc {doc_id}", text=text, tags=tuple(tags), doc_date=day)
+
+
+@pytest.fixture
+def backend(tmp_path):
+    b = WhooshBackend(tmp_path / "index")
+    yield b
+    b.close()
+
+
+def ids(backend, text="", **kw):
+    return [h.doc_id for h in backend.search(SearchQuery(text, **kw)).hits]
+
+
+@pytest.mark.parametrize(
+    ("query", "indexed"),
+    [
+        ("hitelkepesseg", "hitelképesség"),
+        ("hitelképesség", "hitelkepesseg"),
+        ("hitelkártya", "hitelkártyákat"),
+        ("hitelkártyákat", "hitelkártya"),
+        ("hitelkartyakat", "hitelkártya"),
+        ("hitelkártya", "hitelkartyakat"),
+        ("statements", "statement"),
+        ("statement", "statements"),
+        ("szerzodes", "szerződést"),
+        ("szerződést", "szerzodes"),
+        ("jovedelemigazolas", "jövedelemigazolást"),
+        ("jövedelemigazolást", "jovedelemigazolas"),
+    ],
+)
+def test_inflected_and_accentless_forms_are_found(backend, query, indexed):
+    backend.index([doc(1, f"{FILLER} A {indexed} ügyében írunk."), doc(2, FILLER + "bank")])
+    assert ids(backend, query) == [1]
+
+
+def test_title_words_are_searched_and_boosted(backend):
+    backend.index([doc(1, FILLER + "kivonat", title="Levél"),
+                   doc(2, FILLER + "kivonat", title="Kivonat"),
+                   doc(3, FILLER, title="Bankszámlakivonatok")])
+    assert ids(backend, "kivonat") == [2, 1]
+    assert ids(backend, "bankszamlakivonat") == [3]
+
+
+def test_exact_form_ranks_above_stemmed_only_match(backend):
+    backend.index([doc(1, FILLER + "statements were sent"), doc(2, FILLER + "statement was sent")])
+    assert ids(backend, "statement") == [2, 1]
+    assert ids(backend, "statements") == [1, 2]
+
+
+def test_default_and_or_not(backend):
+    backend.index([doc(1, "bank hitel"), doc(2, "bank kamat"), doc(3, "hitel kamat")])
+    assert ids(backend, "bank hitel") == [1]
+    assert sorted(ids(backend, "bank OR hitel")) == [1, 2, 3]
+    assert sorted(ids(backend, "bank NOT hitel")) == [2]
+    assert sorted(ids(backend, "NOT bank")) == [3]
+
+
+def test_phrase_matches_adjacent_words_only(backend):
+    backend.index([doc(1, "the bank statement arrived"), doc(2, "statement from the bank"),
+                   doc(3, "bank: Statement!")])
+    assert sorted(ids(backend, '"bank statement"')) == [1, 3]
+    assert sorted(ids(backend, "bank statement")) == [1, 2, 3]
+
+
+def test_prefix_on_folded_words(backend):
+    backend.index([doc(1, "hitelkártya"), doc(2, "hitelkeret"), doc(3, "hitel")])
+    assert sorted(ids(backend, "hitelk*")) == [1, 2]
+    assert sorted(ids(backend, "HITELKÁ*")) == [1]
+
+
+@pytest.mark.parametrize("text", ['"bank statement', '"', "((( bank", "bank )))", "*", "?x", "AND"])
+def test_odd_queries_do_not_raise(backend, text):
+    backend.index([doc(1, "bank statement")])
+    result = backend.search(SearchQuery(text))
+    assert result.error is None or result.hits == ()
+
+
+def test_unbalanced_quote_searches_words(backend):
+    backend.index([doc(1, "bank statement"), doc(2, "bank")])
+    assert ids(backend, '"bank statement') == [1]
+
+
+def test_long_and_wordy_queries_are_capped(backend):
+    backend.index([doc(1, "alpha")])
+    result = backend.search(SearchQuery("alpha " + "beta " * 200))
+    assert result.total == 0 and len(result.terms) == 2
+    assert len(backend.search(SearchQuery(" ".join(["w"] * 500))).terms) <= MAX_QUERY_LENGTH
+    assert ids(backend, "alpha " + "OR x " * 200) == [1]
+
+
+def test_terms_are_the_folded_positive_words(backend):
+    result = backend.search(SearchQuery('Hitelkártyákat "Bank Statement" hitelk* NOT kamat'))
+    assert result.terms == ("hitelkartyakat", "bank", "statement", "hitelk*")
+
+
+@pytest.fixture
+def filed(backend):
+    backend.index([
+        doc(1, "hitel", client=1, doc_type="letter", tags=["Sürgős", "hu"], day=date(2024, 1, 1)),
+        doc(2, "hitel", client=1, doc_type="contract", tags=["hu"], day=date(2024, 2, 1)),
+        doc(3, "hitel", client=2, doc_type="letter", tags=["sürgős"], day=date(2024, 3, 1)),
+        doc(4, "hitel", client=3, doc_type="statement", day=date(2024, 3, 1)),
+        doc(5, "hitel", client=3, doc_type="letter"),
+    ])
+    return backend
+
+
+def test_filter_by_client(filed):
+    assert sorted(ids(filed, "hitel", client_id=1)) == [1, 2]
+
+
+def test_filter_by_any_doc_type(filed):
+    assert sorted(ids(filed, "hitel", doc_types=("contract", "statement"))) == [2, 4]
+
+
+def test_filter_by_all_tags(filed):
+    assert sorted(ids(filed, "hitel", tags=("SÜRGŐS",))) == [1, 3]
+    assert ids(filed, "hitel", tags=("sürgős", "hu")) == [1]
+
+
+def test_filter_by_inclusive_date_range(filed):
+    kw = {"date_from": date(2024, 2, 1), "date_to": date(2024, 3, 1)}
+    assert sorted(ids(filed, "hitel", **kw)) == [2, 3, 4]
+    assert sorted(ids(filed, "hitel", date_to=date(2024, 1, 1))) == [1]  # undated excluded
+
+
+def test_mask_hides_hits_and_total(filed):
+    result = filed.search(SearchQuery("hitel", hidden_client_ids=frozenset({1, 3})))
+    assert [h.doc_id for h in result.hits] == [3] and result.total == 1
+    empty = filed.search(SearchQuery("hitel", client_id=1, hidden_client_ids=frozenset({1})))
+    assert empty.total == 0 and empty.hits == []
+
+
+def test_empty_query_lists_filtered_documents_newest_first(filed):
+    assert ids(filed, "", client_id=3) == [4, 5]
+    assert ids(filed, "", hidden_client_ids=frozenset({3})) == [3, 2, 1]
+
+
+def test_sort_by_date_newest_first_ties_by_id_desc_undated_last(filed):
+    assert ids(filed, "hitel", sort="date") == [4, 3, 2, 1, 5]
+
+
+def test_paging(backend):
+    backend.index([doc(i, "hitel " * (i % 7 + 1), day=date(2024, 1, i)) for i in range(1, 26)])
+    for sort in ("relevance", "date"):
+        pages = [backend.search(SearchQuery("hitel", sort=sort, page=p, per_page=10))
+                 for p in (1, 2, 3, 4)]
+        assert [r.total for r in pages] == [25] * 4
+        got = [[h.doc_id for h in r.hits] for r in pages]
+        assert [len(g) for g in got] == [10, 10, 5, 0]
+        assert len(set(got[0] + got[1] + got[2])) == 25
+    assert ids(backend, "hitel", sort="date", per_page=3) == [25, 24, 23]
+
+
+def test_total_counts_every_visible_match(backend):
+    # Whoosh's top-N collector would prune low-scoring branches once its heap is full.
+    backend.index([doc(i, " ".join(["hitel"] * (i % 4 + 1) + ["x"] * (i * 7 % 50)), client=i % 5)
+                   for i in range(1, 101)])
+    for page in (1, 3):
+        result = backend.search(SearchQuery("hitel", hidden_client_ids=frozenset({1}),
+                                            page=page, per_page=5))
+        assert result.total == 80
+
+
+def test_suggestion_only_for_visible_words(backend):
+    backend.index([doc(1, "xilofonista", client=7), doc(2, "hitelkeret", client=8)])
+    visible = backend.search(SearchQuery("xilofonsta"))
+    assert visible.total == 0 and visible.suggestion == "xilofonista"
+    masked = frozenset({7})
+    hidden = backend.search(SearchQuery("xilofonsta", hidden_client_ids=masked))
+    assert hidden.total == 0 and hidden.suggestion is None
+    assert backend.search(SearchQuery("xilofonista", hidden_client_ids=masked)).total == 0
+    filtered = backend.search(SearchQuery("xilofonsta", client_id=8))
+    assert filtered.suggestion is None
+    assert backend.search(SearchQuery("hitelkeert", hidden_client_ids=masked)).suggestion == (
+        "hitelkeret")
+    assert backend.search(SearchQuery("hitelkeret")).suggestion is None
+    # Each corrected word must be visible by itself (here the OR part has visible hits) ...
+    either = backend.search(SearchQuery("xilofonsta OR hitelkeret", hidden_client_ids=masked))
+    assert either.total == 1 and either.suggestion is None
+    # ... and the corrected query as a whole must find a visible document.
+    assert backend.search(SearchQuery("xilofonsta hitelkeret")).suggestion is None
+
+
+class ExpiresAtOnce(TimeLimitCollector):
+    """Time out right after the first collected document (Whoosh's own greedy path)."""
+
+    def __init__(self, child, timelimit, **_):
+        super().__init__(child, timelimit, greedy=True, use_alarm=False)
+
+    def prepare(self, top_searcher, q, context):
+        super().prepare(top_searcher, q, context)
+        self.timedout = True
+
+
+def test_time_limit_returns_partial_results_and_keeps_the_mask(backend, monkeypatch):
+    backend.index([doc(i, "hitel", client=1) for i in range(1, 6)])  # lowest docnums: hidden
+    backend.index([doc(i, "hitel", client=2) for i in range(6, 11)])
+    monkeypatch.setattr(whoosh_backend, "TimeLimitCollector", ExpiresAtOnce)
+    for sort in ("relevance", "date"):
+        result = backend.search(SearchQuery("hitel", hidden_client_ids=frozenset({1}), sort=sort))
+        assert result.partial and result.total == 1
+        assert len(result.hits) == 1 and result.hits[0].doc_id > 5
+
+
+def test_time_limit_not_reached(backend):
+    backend.index([doc(1, "hitel")])
+    result = backend.search(SearchQuery("hitel", time_limit=5))
+    assert not result.partial and result.total == 1
+
+
+def test_try_index_does_not_wait_for_a_busy_writer(backend, tmp_path, monkeypatch):
+    other = whoosh_index.open_dir(tmp_path / "index").writer()  # "another process"
+    try:
+        started = time.perf_counter()
+        assert backend.try_index([doc(1, "hitel")], []) is False
+        assert time.perf_counter() - started < 0.5  # did not wait for the lock
+        monkeypatch.setattr(whoosh_backend, "LOCK_TIMEOUT", 0.2)
+        with pytest.raises(LockError):
+            backend.index([doc(1, "hitel")])
+    finally:
+        other.cancel()
+    assert backend.count() == 0
+    assert backend.try_index([doc(1, "hitel"), doc(2, "hitel")], []) is True
+    assert sorted(ids(backend, "hitel")) == [1, 2]
+    assert backend.try_index([], [1]) is True
+    assert backend.doc_ids() == {2}
+
+
+def test_update_replaces_and_delete_removes(backend):
+    backend.index([doc(1, "régi szöveg"), doc(2, "hitel")])
+    backend.index([doc(1, "új szöveg", client=5)])
+    assert backend.count() == 2 and ids(backend, "régi") == [] and ids(backend, "új") == [1]
+    assert ids(backend, "", client_id=5) == [1]
+    backend.delete([1, 999])
+    assert backend.doc_ids() == {2} and backend.count() == 1
+
+
+def test_searcher_stays_correct_across_many_commits_and_merges(backend):
+    for i in range(1, 16):
+        backend.index([doc(i, f"hitel {i}")])
+        assert backend.search(SearchQuery("hitel")).total == i
+    backend.index([doc(i, "kamat") for i in range(1, 16, 2)])
+    writer = whoosh_index.open_dir(backend._dir).writer()
+    writer.commit(optimize=True)  # segments merged away must not come back
+    assert backend.count() == 15 and backend.search(SearchQuery("hitel")).total == 7
+    assert backend.doc_ids() == set(range(1, 16))
+
+
+CORPUS = [
+    doc(1, "A hitelkártyákat letiltottuk.", client=1, day=date(2024, 1, 1)),
+    doc(2, "Bank statement for March.", client=2, day=date(2024, 3, 1), tags=["bank"]),
+    doc(3, "Szerződést kötöttünk, jövedelemigazolást kérünk.", client=1, day=date(2024, 2, 1)),
+    doc(4, "statements and a hitelkártya", client=3, title="Hitelkártya", day=date(2023, 5, 1)),
+    doc(5, "bank hitel kamat", client=2),
+]
+QUERIES = ["hitelkartya", "statement", '"bank statement"', "hitel*", "bank OR szerzodes",
+           "bank NOT statement", ""]
+
+
+def test_rebuild_gives_the_same_results_as_incremental_indexing(tmp_path):
+    incremental, rebuilt = WhooshBackend(tmp_path / "a"), WhooshBackend(tmp_path / "b")
+    try:
+        incremental.index([doc(9, "régi"), *CORPUS[:2]])
+        incremental.index(CORPUS[2:])
+        incremental.delete([9])
+        rebuilt.index([doc(9, "régi"), doc(1, "outdated")])
+        assert rebuilt.rebuild([CORPUS[:3], CORPUS[3:], CORPUS[:1]]) == len(CORPUS)
+        for text in QUERIES:
+            for sort in ("relevance", "date"):
+                a = incremental.search(SearchQuery(text, sort=sort))
+                b = rebuilt.search(SearchQuery(text, sort=sort))
+                assert a.total == b.total
+                same = [h.doc_id for h in a.hits], [h.doc_id for h in b.hits]
+                assert same[0] == same[1] if sort == "date" else sorted(same[0]) == sorted(same[1])
+        assert rebuilt.doc_ids() == incremental.doc_ids() == {1, 2, 3, 4, 5}
+        assert not list(tmp_path.glob(".b.rebuild-*"))  # temp and old folders removed
+    finally:
+        incremental.close()
+        rebuilt.close()
+
+
+def test_rebuild_is_seen_by_another_open_backend(tmp_path):
+    builder, other = WhooshBackend(tmp_path / "ix"), WhooshBackend(tmp_path / "ix")
+    try:
+        for i in range(1, 4):  # three commits, as many as the rebuild below makes
+            builder.index([doc(i, "régi")])
+        assert other.count() == 3
+        builder.rebuild([[doc(10, "friss")], [doc(11, "friss")], [doc(12, "friss")]])
+        assert sorted(ids(other, "friss")) == [10, 11, 12] and ids(other, "régi") == []
+        other.index([doc(13, "friss")])
+        assert sorted(ids(builder, "friss")) == [10, 11, 12, 13]
+    finally:
+        builder.close()
+        other.close()
+
+
+def test_rebuild_keeps_other_writers_out_until_the_swap(tmp_path):
+    builder, other = WhooshBackend(tmp_path / "ix"), WhooshBackend(tmp_path / "ix")
+    during: list[bool] = []
+
+    def batches():
+        yield [doc(1, "friss")]
+        during.append(other.try_index([doc(2, "közben")], []))  # would be lost by the swap
+        yield [doc(3, "friss")]
+
+    try:
+        assert builder.rebuild(batches()) == 2
+        assert during == [False]
+        assert other.try_index([doc(2, "közben")], []) is True
+        assert sorted(ids(builder, "friss OR közben")) == [1, 2, 3]
+    finally:
+        builder.close()
+        other.close()
+
+
+def test_failed_rebuild_leaves_the_live_index_alone(backend, tmp_path):
+    backend.index([doc(1, "régi")])
+
+    def batches():
+        yield [doc(2, "friss")]
+        raise RuntimeError("database went away")
+
+    with pytest.raises(RuntimeError):
+        backend.rebuild(batches())
+    assert backend.doc_ids() == {1} and ids(backend, "régi") == [1]
+    assert [p.name for p in tmp_path.iterdir()] == ["index"]
+    assert backend.try_index([doc(3, "új")], []) is True  # the lock was released
+
+
+def test_highlight_marks_stemmed_accentless_matches_and_escapes(backend):
+    text = "<script>alert('x')</script> Tisztelt Ügyfél! A hitelkártyákat letiltottuk."
+    [passage] = backend.highlight(text, SearchQuery("hitelkartya"))
+    assert "<mark>hitelkártyákat</mark>" in passage
+    assert "<script>" not in passage and "&lt;script&gt;" in passage
+    assert backend.highlight(text, SearchQuery("statement")) == []
+    assert backend.highlight(text, SearchQuery("")) == []
+    assert backend.highlight(text, SearchQuery("hitelk* NOT ugyfel")) == [
+        "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; Tisztelt Ügyfél! A "
+        "<mark>hitelkártyákat</mark> letiltottuk."]
+
+
+def test_highlight_limit(backend):
+    text = (" ".join(["hitel"] + ["x"] * 80) + " ") * 5
+    assert len(backend.highlight(text, SearchQuery("hitel"), limit=2)) == 2
+    assert len(backend.highlight(text, SearchQuery("hitel"))) == 3
+
+
+def test_concurrent_searches_while_indexing(backend):
+    backend.index([doc(1, "hitel")])
+    errors: list[BaseException] = []
+
+    def search():
+        try:
+            for _ in range(20):
+                assert backend.search(SearchQuery("hitel")).total >= 1
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=search) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for i in range(2, 8):
+        backend.index([doc(i, "hitel")])
+    for t in threads:
+        t.join()
+    assert errors == [] and backend.count() == 7
+
+
+def test_timing_sanity(backend):
+    text = ("Tisztelt Ügyfél! A hitelkártyákat és a bankszámlakivonatokat csatoltuk. "
+            "Monthly statements and payment schedules follow. ") * 90  # about 10 KB
+    started = time.perf_counter()
+    backend.index([doc(i, text + str(i), client=i % 3) for i in range(1, 41)])
+    indexed = time.perf_counter() - started
+    started = time.perf_counter()
+    result = backend.search(SearchQuery("hitelkartya statement", hidden_client_ids=frozenset({0})))
+    searched = time.perf_counter() - started
+    assert result.total == 27  # clients 1 and 2
+    assert indexed < 15 and searched < 2

@@ -1,0 +1,204 @@
+"""Filing at the service and command level: import, reindex, check, faults, concurrency."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from portal.db import make_engine
+from portal.models import Document, DocumentVersion, IndexTask
+from portal.models.documents import DocType
+from portal.search.whoosh_backend import WhooshBackend
+from portal.services import search as search_service
+from portal.services.base import SYSTEM
+from portal.services.check import check
+from portal.services.documents import FileMeta, file_document
+from portal.storage import Storage
+from tests.conftest import make_client
+from tests.pdfs import make_pdf, make_png
+
+
+@pytest.fixture
+def folder(tmp_path) -> Path:
+    root = tmp_path / "scans"
+    (root / "2026" / "november").mkdir(parents=True)
+    make_pdf(root / "szerzodes.pdf", ["Kölcsönszerződés, hitelkártya, törlesztés."])
+    make_pdf(root / "2026" / "kivonat.pdf", ["Bank statement for November."])
+    (root / "2026" / "november" / "jegyzet.txt").write_text("Telefonos egyeztetés", "utf-8")
+    make_png(root / "2026" / "november" / "arc.png")
+    (root / "2026" / "november" / "virus.exe").write_bytes(b"MZ\x90\x00" + b"\x00" * 200)
+    (root / "ures.txt").write_bytes(b"")
+    return root
+
+
+def test_import_files_a_folder_once(app, db, folder):
+    client = make_client(db, "Import Imre")
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["documents", "import", str(folder), "--client", client.number,
+                                "--type", "bank_statement"])
+    assert first.exit_code == 0, first.output
+    assert "filed 4, duplicates 0, refused 2, indexed 4" in first.output
+    assert "virus.exe: type" in first.output and "ures.txt: empty" in first.output
+    second = runner.invoke(args=["documents", "import", str(folder), "--client", client.number])
+    assert second.exit_code == 0 and "filed 0, duplicates 4, refused 2" in second.output
+    assert db.scalar(select(func.count(Document.id))) == 4
+    backend = app.extensions["search"].get()
+    assert backend.count() == 4
+    missing = runner.invoke(args=["documents", "import", str(folder), "--client", "C999999"])
+    assert missing.exit_code != 0 and "no client" in missing.output
+
+
+def test_check_reports_every_kind_of_difference_and_reindex_repairs_the_index(app, db, folder):
+    client = make_client(db, "Ellenőr Elek")
+    runner = app.test_cli_runner()
+    runner.invoke(args=["documents", "import", str(folder), "--client", client.number])
+    assert runner.invoke(args=["check"]).exit_code == 0
+    storage: Storage = app.extensions["storage"]
+    versions = db.scalars(select(DocumentVersion).order_by(DocumentVersion.id)).all()
+    storage.path_for(versions[0].sha256).unlink()  # a file removed from disk
+    damaged = storage.path_for(versions[1].sha256)
+    damaged.chmod(0o600)
+    damaged.write_bytes(b"tampered")  # a file changed on disk
+    with open(folder / "2026" / "november" / "virus.exe", "rb") as stream:
+        orphan = storage.stage(stream, 10**6)
+    storage.commit(orphan)  # a file no version refers to
+    backend = app.extensions["search"].get()
+    backend.close()
+    shutil.rmtree(app.config["SEARCH_INDEX_DIR"])  # the index folder deleted
+    app.extensions["search"].close()
+    result = runner.invoke(args=["check"])
+    assert result.exit_code == 1
+    assert f"missing file: document {versions[0].document_id}" in result.output
+    assert f"checksum mismatch: document {versions[1].document_id}" in result.output
+    assert f"orphan file (no version refers to it): {orphan.sha256}" in result.output
+    assert result.output.count("document missing from the index") == 4
+    # The portal keeps serving while the index is gone ...
+    assert app.test_client().get("/healthz").status_code == 200
+    reindex = runner.invoke(args=["search", "reindex"])
+    assert reindex.exit_code == 0 and "indexed 4 documents" in reindex.output
+    after = runner.invoke(args=["check", "--quick"])
+    assert "missing from the index" not in after.output
+
+
+def test_reindex_from_scratch_gives_the_same_results(app, db, folder):
+    client = make_client(db, "Újra Ubul")
+    app.test_cli_runner().invoke(args=["documents", "import", str(folder), "--client",
+                                       client.number])
+    backend = app.extensions["search"].get()
+    queries = ["hitelkartya", "statements", "egyeztetes", "torlesztes OR november", "bank*"]
+
+    def ids(q):
+        params = search_service.DocSearch(q=q)
+        return [f.document.id for f in search_service.search_documents(db, SYSTEM, backend,
+                                                                         params).items]
+
+    before = {q: ids(q) for q in queries}
+    assert all(before.values())
+    search_service.reindex(db, backend)
+    assert {q: ids(q) for q in queries} == before
+
+
+_KILLED_UPLOAD = textwrap.dedent("""
+    import sys, time
+    from sqlalchemy.orm import Session
+    from portal.db import make_engine
+    from portal.models.documents import DocType
+    from portal.search.extract import Extraction
+    from portal.services.base import SYSTEM
+    from portal.services.documents import FileMeta, file_document
+    from portal.storage import Storage
+
+    def slow(path, mime):
+        print("staged", flush=True)
+        time.sleep(60)
+        return Extraction("text", "x", 1, None)
+
+    url, storage, client_id, path = sys.argv[1:5]
+    with Session(make_engine(url)) as db, open(path, "rb") as fh:
+        file_document(db, SYSTEM, Storage(storage), int(client_id), fh, "x.pdf",
+                      FileMeta(DocType.OTHER), max_bytes=10**8, extractor=slow)
+""")
+
+
+def test_a_process_killed_mid_upload_leaves_no_row_and_check_reports_the_leftover(
+        app, db, tmp_path):
+    client = make_client(db, "Megszakított Márta")
+    pdf = make_pdf(tmp_path / "k.pdf", ["félbeszakadt feltöltés"])
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_UPLOAD, app.config["SQLALCHEMY_DATABASE_URI"],
+         app.config["STORAGE_DIR"], str(client.id), str(pdf)],
+        stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "staged"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    proc.stdout.close()
+    assert db.scalar(select(func.count(Document.id))) == 0
+    storage: Storage = app.extensions["storage"]
+    leftovers = list(storage.tmp.iterdir())
+    assert len(leftovers) == 1 and list(storage.stored()) == []
+    report = check(db, storage, app.extensions["search"].get())
+    assert report.stale_temporaries == [] and report.clean  # too fresh to call stale yet
+    old = time.time() - 7200
+    os.utime(leftovers[0], (old, old))
+    report = check(db, storage, app.extensions["search"].get())
+    assert report.stale_temporaries == [leftovers[0].name] and not report.clean
+
+
+def _upload_many(url: str, storage_dir: str, client_id: int, files: list[str]) -> int:
+    engine = make_engine(url)
+    failures = 0
+    for path in files:
+        with Session(engine, expire_on_commit=False) as db, open(path, "rb") as fh:
+            try:
+                file_document(db, SYSTEM, Storage(Path(storage_dir)), client_id, fh,
+                              Path(path).name, FileMeta(DocType.OTHER), max_bytes=10**8)
+            except Exception:  # noqa: BLE001 - counted and asserted below
+                failures += 1
+    engine.dispose()
+    return failures
+
+
+def test_twenty_uploads_at_once_from_several_processes(app, db, tmp_path):
+    client = make_client(db, "Párhuzamos Pál")
+    paths = [str(make_pdf(tmp_path / f"p{i}.pdf", [f"Párhuzamos feltöltés {i} egyedi{i}szó"]))
+             for i in range(20)]
+    context = multiprocessing.get_context("spawn")
+    chunks = [paths[i::4] for i in range(4)]
+    with context.Pool(4) as pool:
+        failures = pool.starmap(_upload_many, [
+            (app.config["SQLALCHEMY_DATABASE_URI"], app.config["STORAGE_DIR"], client.id, chunk)
+            for chunk in chunks])
+    assert failures == [0, 0, 0, 0]
+    backend = app.extensions["search"].get()
+    # Several processes apply the queue at once; each task is applied by whoever gets the writer.
+    with context.Pool(3) as pool:
+        pool.starmap(_apply, [(app.config["SQLALCHEMY_DATABASE_URI"],
+                               app.config["SEARCH_INDEX_DIR"])] * 3)
+    search_service.apply_pending(db, backend, wait=True)
+    assert db.scalar(select(func.count(Document.id))) == 20
+    assert db.scalar(select(func.count(IndexTask.id))) == 0
+    assert backend.count() == 20
+    assert len(list(app.extensions["storage"].stored())) == 20
+    report = check(db, app.extensions["storage"], backend)
+    assert report.clean, report
+
+
+def _apply(url: str, index_dir: str) -> int:
+    engine = make_engine(url)
+    backend = WhooshBackend(Path(index_dir))
+    with Session(engine) as db:
+        done = search_service.apply_pending(db, backend)
+    backend.close()
+    engine.dispose()
+    return done
