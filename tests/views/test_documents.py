@@ -314,3 +314,20 @@ def test_clean_name(raw, clean):
     from portal.services.documents import clean_name
 
     assert clean_name(raw) == clean
+
+
+def test_hostile_pdfs_are_refused_quickly_and_the_portal_keeps_serving(app, db, staff, as_role,
+                                                                       owner, tmp_path):
+    import time
+
+    from tests.pdfs import make_cyclic_page_tree_pdf, make_flate_bomb_pdf
+
+    clerk = as_role(Role.CLERK)
+    for maker in (make_flate_bomb_pdf, make_cyclic_page_tree_pdf):
+        content = maker(tmp_path / f"{maker.__name__}.pdf").read_bytes()
+        started = time.monotonic()
+        response = _upload(clerk, owner.id, [(content, "hostile.pdf")])
+        assert time.monotonic() - started < 10
+        assert 'data-reason="unreadable"' in response.get_data(as_text=True)
+    assert clerk.get("/healthz").status_code == 200
+    assert _count(db, Document) == 0
