@@ -29,13 +29,22 @@ TEXT_STATUS_LABELS = {
 }
 
 
+MIME_LABELS = {
+    "application/pdf": "PDF",
+    "image/png": _l("PNG image"),
+    "image/jpeg": _l("JPEG image"),
+    "image/tiff": _l("TIFF image"),
+    "text/plain": _l("plain text"),
+}
+
+
 def filesize(size: int | None) -> str:
-    """Format a byte count for people: ``840 KB``, ``3.2 MB`` (in the user's locale)."""
+    """Format a byte count for people: ``840 kB``, ``3,2 MB`` (in the user's locale)."""
     if size is None:
         return ""
     if size < 1024 * 1024:
-        return f"{number(max(1, round(size / 1024)))} KB"
-    return f"{decimal(round(size / (1024 * 1024), 1))} MB"
+        return f"{number(max(1, round(size / 1024)))}\u00a0kB"
+    return f"{decimal(round(size / (1024 * 1024), 1))}\u00a0MB"
 
 
 def tax_id(value: str | None) -> str:
@@ -65,6 +74,7 @@ def init_app(app: Flask) -> None:
             "role_label": ROLE_LABELS.get,
             "min_password_length": MIN_PASSWORD_LENGTH,
             "text_status_label": TEXT_STATUS_LABELS.get,
+            "mime_label": lambda mime: MIME_LABELS.get(mime, mime),
             "max_upload_mb": app.config["MAX_UPLOAD_MB"],
             "max_upload_bytes": app.config["MAX_UPLOAD_MB"] * 1024 * 1024,
         }

@@ -114,11 +114,38 @@ def pending_count(db: Session) -> int:
     return db.scalar(select(func.count(func.distinct(IndexTask.document_id)))) or 0
 
 
+#: Typographic quotes people type (or copy from the placeholder) mean a phrase too.
+_QUOTES = str.maketrans({"„": '"', "“": '"', "”": '"', "»": '"', "«": '"'})
+
+
+def list_documents(db: Session, actor: Actor, params: DocSearch, *,
+                   per_page: int = 20) -> DocResults:
+    """List the documents in scope newest first, straight from the database (no words given).
+
+    The index is not needed for this, so a document filed a moment ago is listed at once.
+    """
+    scope = _scope(actor, params)
+    base = select(Document).join(Client, Client.id == Document.client_id).where(scope)
+    total = db.scalar(select(func.count()).select_from(base.subquery())) or 0
+    pages = max(1, -(-min(total, MAX_RESULTS) // per_page))
+    page = max(1, min(params.page, pages))
+    stmt = (base.options(selectinload(Document.versions), selectinload(Document.client))
+            .order_by(func.coalesce(Document.doc_date, func.date(Document.created_at)).desc(),
+                      Document.id.desc())
+            .limit(per_page).offset((page - 1) * per_page))
+    items = [Found(d, []) for d in db.scalars(stmt)]
+    return DocResults(items=items, total=total, page=page, per_page=per_page,
+                      pending=pending_count(db), without_text=count_without_text(db, actor, params))
+
+
 def search_documents(db: Session, actor: Actor, backend: SearchBackend, params: DocSearch,
                      *, per_page: int = 20, time_limit: float = 2.0) -> DocResults:
     """Search the filing system as ``actor``; highlight only the page shown, from the database."""
+    words = params.q.translate(_QUOTES).strip()
+    if not words:
+        return list_documents(db, actor, params, per_page=per_page)
     query = SearchQuery(
-        text=params.q[:MAX_QUERY_LENGTH], hidden_client_ids=hidden_client_ids(db, actor),
+        text=words[:MAX_QUERY_LENGTH], hidden_client_ids=hidden_client_ids(db, actor),
         client_id=params.client_id, doc_types=params.doc_types, tags=params.tags,
         date_from=params.date_from, date_to=params.date_to, sort=params.sort,
         page=max(1, min(params.page, MAX_RESULTS // per_page)), per_page=per_page,
@@ -137,7 +164,7 @@ def search_documents(db: Session, actor: Actor, backend: SearchBackend, params: 
         document = rows.get(doc_id)
         if document is None:
             continue  # deleted or hidden since it was indexed: never shown
-        passages = backend.highlight(document.current.text, query) if params.q.strip() else []
+        passages = backend.highlight(document.current.text, query)
         items.append(Found(document, passages))
     return DocResults(
         items=items, total=result.total, page=query.page, per_page=per_page,

@@ -27,6 +27,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    "--lang=hu-HU",  # the browser's own widgets (date fields, file button) in Hungarian
 ]
 SEEDED_CLIENTS = 40
 HERE = Path(__file__).resolve().parent

@@ -24,6 +24,8 @@ from portal.services.documents import FileMeta, Refused
 
 log = logging.getLogger(__name__)
 
+DOC_TYPES = frozenset(t.value for t in DocType)
+
 
 def _storage():
     return current_app.extensions["storage"]
@@ -66,7 +68,7 @@ def upload(client_id: int):
     db = get_db()
     client = clients_service.get_client(db, actor(), client_id, audit_read=False)
     form = UploadForm()
-    files = [f for f in request.files.getlist("files") if f.filename or f.mimetype]
+    files = [f for f in request.files.getlist("files") if f.filename]
     outcomes: list[Outcome] = []
     if form.validate() and files:
         meta = FileMeta(
@@ -102,7 +104,7 @@ def _search_params(form: SearchForm, db) -> tuple[search_service.DocSearch, Clie
     params = search_service.DocSearch(
         q=(form.q.data or "").strip(),
         client_id=client.id if client else (-1 if form.client.data else None),
-        doc_types=tuple(t for t in (form.doc_type.data or []) if t in DocType._value2member_map_),
+        doc_types=tuple(t for t in (form.doc_type.data or []) if t in DOC_TYPES),
         tags=documents_service.normalise_tags(form.tags.data or ""),
         date_from=form.date_from.data if not form.date_from.errors else None,
         date_to=form.date_to.data if not form.date_to.errors else None,

@@ -39,7 +39,17 @@
     return field ? field.value : "";
   }
 
+  function refuse(form, row, file, message) {
+    row.className = "refused";
+    row.textContent = "✗ " + form.dataset.notFiled + " " + file.name + ": " + message;
+  }
+
   function uploadOne(form, file, single, row, done) {
+    if (file.size > Number(form.dataset.maxBytes)) {
+      refuse(form, row, file, form.dataset.tooLarge);  // no point sending it
+      done(false);
+      return;
+    }
     var data = new FormData();
     data.append("csrf_token", csrfToken(form));
     ["doc_type", "tags", "doc_date"].forEach(function (name) {
@@ -59,20 +69,29 @@
       if (event.lengthComputable) { bar.value = Math.round(100 * event.loaded / event.total); }
     });
     xhr.addEventListener("load", function () {
-      var holder = document.createElement("div");
+      if (xhr.status === 401 && xhr.getResponseHeader("HX-Redirect")) {
+        window.location.assign(xhr.getResponseHeader("HX-Redirect"));
+        return;
+      }
       if (xhr.status === 413) {
-        row.className = "refused";
-        row.textContent = "✗ " + file.name + ": " + form.dataset.tooLarge;
+        refuse(form, row, file, form.dataset.tooLarge);
+      } else if (xhr.status === 400) {
+        refuse(form, row, file, form.dataset.expired);
       } else {
+        var holder = document.createElement("div");
         holder.innerHTML = xhr.responseText;  // our own fragment, escaped by Jinja
         var verdict = holder.querySelector("li");
-        if (verdict) { row.replaceWith(verdict); } else { row.textContent = form.dataset.failed; }
+        var message = holder.querySelector(".error-page p");
+        if (verdict) {
+          row.replaceWith(verdict);
+        } else {
+          refuse(form, row, file, message ? message.textContent : form.dataset.failed);
+        }
       }
       done(xhr.status < 300);
     });
     xhr.addEventListener("error", function () {
-      row.className = "refused";
-      row.textContent = "✗ " + file.name + ": " + form.dataset.failed;
+      refuse(form, row, file, form.dataset.failed);
       done(false);
     });
     xhr.send(data);
@@ -129,6 +148,12 @@
     });
     ["dragleave", "drop"].forEach(function (name) {
       zone.addEventListener(name, function () { zone.classList.remove("dragging"); });
+    });
+    zone.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" || event.key === " ") {
+        event.preventDefault();
+        input.click();
+      }
     });
     zone.addEventListener("drop", function (event) {
       event.preventDefault();
