@@ -306,7 +306,11 @@ def test_a_main_scripts_imports_are_preloaded_without_touching_proxies(monkeypat
     assert extract_module._main_imports() == ["json", "pathlib"]
 
 
-def test_no_resource_warnings_and_no_leftover_children(files, tmp_path):
+def test_no_resource_warnings_and_no_leftover_children(files, tmp_path, monkeypatch):
+    # A temporary folder of its own, so other processes on the machine cannot interfere.
+    private = tmp_path / "tmp"
+    private.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
     leftovers = set(Path(tempfile.gettempdir()).glob("portal-extract-*"))
     bomb = make_flate_bomb_pdf(tmp_path / "bomb.pdf", inflated_mb=64)
     with warnings.catch_warnings(record=True) as caught:

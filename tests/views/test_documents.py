@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.test import encode_multipart
 
 from portal.domain.permissions import Role
 from portal.models import AuditEvent, Document, DocumentVersion, IndexTask, TextStatus
@@ -21,9 +23,14 @@ HU_TEXT = "A hitelképesség vizsgálata után a hitelkártyákat letiltottuk. S
 def _upload(client, client_id: int, files: list[tuple[bytes, str]], **fields):
     token = csrf_token(client, f"/clients/{client_id}")
     data = {"csrf_token": token, "doc_type": fields.pop("doc_type", "contract"), **fields,
-            "files": [(io.BytesIO(content), name) for content, name in files]}
-    return client.post(f"/clients/{client_id}/documents", data=data,
-                       content_type="multipart/form-data", headers={"HX-Request": "true"})
+            "files": [FileStorage(io.BytesIO(content), filename=name)
+                      for content, name in files]}
+    # Encoded in memory: the test client's own encoder spools bodies over 500 KB to a
+    # temporary file that it never closes.
+    boundary, body = encode_multipart(MultiDict(data))
+    return client.post(f"/clients/{client_id}/documents", data=body,
+                       content_type=f"multipart/form-data; boundary={boundary}",
+                       headers={"HX-Request": "true"})
 
 
 @pytest.fixture
