@@ -260,9 +260,14 @@ def highlight_passages(
         return []
     text = text[:HIGHLIGHT_SCAN_CHARS]
     spans: list[tuple[int, int, str]] = []
+    verdicts: dict[str, bool] = {}  # a text repeats its words: judge each word once
     for m in WORD_RE.finditer(text):
-        if len(m.group()) <= MAX_WORD_CHARS and matches(m.group()):
-            spans.append((m.start(), m.end(), fold(m.group())))
+        word = m.group()
+        hit = verdicts.get(word)
+        if hit is None:
+            hit = verdicts[word] = len(word) <= MAX_WORD_CHARS and matches(word)
+        if hit:
+            spans.append((m.start(), m.end(), fold(word)))
             if len(spans) >= HIGHLIGHT_MAX_MATCHES:
                 break
     if not spans:

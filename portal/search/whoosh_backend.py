@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 
 from whoosh import index as whoosh_index
@@ -351,7 +352,7 @@ class WhooshBackend(SearchBackend):
 
     def highlight(self, text: str, query: SearchQuery, *, limit: int = 3) -> list[str]:
         """Return up to ``limit`` escaped passages of ``text`` with the matches in <mark>."""
-        parsed = parse_query(query.text or "")
+        parsed = _parsed_for_highlight(query.text or "")
         if not (parsed.exact or parsed.stems or parsed.prefixes):
             return []
         return analysis.highlight_passages(text, parsed.matches, limit=limit)
@@ -383,3 +384,7 @@ class WhooshBackend(SearchBackend):
 def _any(searcher, q: wq.Query) -> bool:
     """Tell whether a query matches at least one document."""
     return next(iter(searcher.docs_for_query(q)), None) is not None
+
+
+#: A page highlights many documents for the same query: parse it once (read-only use).
+_parsed_for_highlight = lru_cache(maxsize=256)(parse_query)

@@ -139,7 +139,7 @@ def list_documents(db: Session, actor: Actor, params: DocSearch, *,
 
 
 def search_documents(db: Session, actor: Actor, backend: SearchBackend, params: DocSearch,
-                     *, per_page: int = 20, time_limit: float = 2.0) -> DocResults:
+                     *, per_page: int = 10, time_limit: float = 2.0) -> DocResults:
     """Search the filing system as ``actor``; highlight only the page shown, from the database."""
     words = params.q.translate(_QUOTES).strip()
     if not words:
