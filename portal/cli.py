@@ -125,9 +125,14 @@ def documents_group() -> None:
 @click.option("--type", "doc_type", type=click.Choice([t.value for t in DocType]),
               default=DocType.OTHER.value, show_default=True)
 @click.option("--tags", default="", help="Comma-separated tags for every file.")
+@click.option("--jobs", default=2, show_default=True,
+              help="Files read at once (text extraction runs in its own processes).")
 @with_appcontext
-def documents_import(folder: Path, client_number: str, doc_type: str, tags: str) -> None:
+def documents_import(folder: Path, client_number: str, doc_type: str, tags: str,
+                     jobs: int) -> None:
     """File every file under FOLDER (recursively) for a client; files already filed are skipped."""
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
     from portal.models.clients import Client
     from portal.services import documents as documents_service
     from portal.services import search as search_service
@@ -141,29 +146,40 @@ def documents_import(folder: Path, client_number: str, doc_type: str, tags: str)
     files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
     meta = FileMeta(doc_type=DocType(doc_type), tags=documents_service.normalise_tags(tags))
     storage = current_app.extensions["storage"]
+    sessions = current_app.extensions["db_sessionmaker"]
     max_bytes = current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024
-    filed, duplicates, refused = 0, 0, []
-    with click.progressbar(files, label=f"Filing for {client.number}", show_pos=True,
-                           item_show_func=lambda p: p.name[:40] if p else "") as bar:
-        for path in bar:
+
+    def file_one(path: Path) -> str | None:
+        """File one file in a session of its own; return the refusal reason, if any."""
+        with sessions() as session, open(path, "rb") as stream:
             try:
-                with open(path, "rb") as stream:
-                    documents_service.file_document(db, SYSTEM, storage, client.id, stream,
-                                                    path.name, meta, max_bytes=max_bytes)
-                filed += 1
+                documents_service.file_document(session, SYSTEM, storage, client.id, stream,
+                                                path.name, meta, max_bytes=max_bytes)
             except Refused as exc:
-                db.rollback()
-                if exc.reason == "duplicate":
-                    duplicates += 1
-                else:
-                    refused.append((path, exc.reason, exc.detail))
-    indexed = search_service.apply_pending(db, current_app.extensions["search"].get(),
-                                           wait=True)
+                session.rollback()
+                return exc.reason + (f" ({exc.detail})" if exc.detail else "")
+        return None
+
+    backend = current_app.extensions["search"].get()
+    filed, duplicates, refused = 0, 0, []
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool, click.progressbar(
+        length=len(files), label=f"Filing for {client.number}", show_pos=True
+    ) as bar:
+        futures = {pool.submit(file_one, path): path for path in files}
+        for future in as_completed(futures):
+            reason = future.result()  # a real error (database, disk) stops the import
+            if reason is None:
+                filed += 1
+            elif reason == "duplicate":
+                duplicates += 1
+            else:
+                refused.append((futures[future], reason))
+            bar.update(1)
+    search_service.apply_pending(db, backend, wait=True)
     click.echo(f"filed {filed}, duplicates {duplicates}, refused {len(refused)}, "
-               f"indexed {indexed}")
-    for path, reason, detail in refused:
-        click.echo(f"  refused {path.relative_to(folder)}: {reason}"
-                   + (f" ({detail})" if detail else ""))
+               f"index queue empty: {search_service.pending_count(db) == 0}")
+    for path, reason in sorted(refused):
+        click.echo(f"  refused {path.relative_to(folder)}: {reason}")
 
 
 @click.group("search", help="The full-text index.")

@@ -48,7 +48,7 @@ def test_import_files_a_folder_once(app, db, folder):
     first = runner.invoke(args=["documents", "import", str(folder), "--client", client.number,
                                 "--type", "bank_statement"])
     assert first.exit_code == 0, first.output
-    assert "filed 4, duplicates 0, refused 2, indexed 4" in first.output
+    assert "filed 4, duplicates 0, refused 2, index queue empty: True" in first.output
     assert "virus.exe: type" in first.output and "ures.txt: empty" in first.output
     second = runner.invoke(args=["documents", "import", str(folder), "--client", client.number])
     assert second.exit_code == 0 and "filed 0, duplicates 4, refused 2" in second.output
