@@ -1,6 +1,7 @@
 """Page times of the client list and record at realistic sizes, printed as JSON lines.
 
-Run with ``make bench`` (or ``python -m bench --clients 20000 50000``). Each size gets a fresh
+Run with ``make bench`` (both benchmarks), ``python -m bench clients --clients 20000 50000``
+or ``python -m bench documents`` (see ``bench/documents.py``). Each size gets a fresh
 SQLite database (WAL, as in production on one machine); set ``PORTAL_BENCH_DATABASE_URL`` to
 a PostgreSQL URL to measure there instead (its tables are dropped and recreated).
 Requests go through the whole Flask stack (login session, permission check, template) with
@@ -14,6 +15,7 @@ import json
 import os
 import random
 import statistics
+import sys
 import tempfile
 import time
 from datetime import date, timedelta
@@ -138,13 +140,32 @@ def run(clients: int, repeat: int) -> None:
         engine.dispose()
 
 
-def main() -> None:
+COMMANDS = ("clients", "documents", "all")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``clients``, ``documents`` or (no command, as ``make bench`` runs it) both."""
+    from bench import documents
+
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] not in COMMANDS and argv[0] not in ("-h", "--help"):
+        argv = ["all", *argv]
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, nargs="+", default=[20_000, 50_000])
-    parser.add_argument("--repeat", type=int, default=40)
-    args = parser.parse_args()
-    for size in args.clients:
-        run(size, args.repeat)
+    commands = parser.add_subparsers(dest="command", required=True)
+    clients = commands.add_parser("clients", help="client list and record page times")
+    docs = commands.add_parser("documents", help="document filing and search figures")
+    both = commands.add_parser("all", help="both (the default)")
+    for sub in (clients, both):
+        sub.add_argument("--clients", type=int, nargs="+", default=[20_000, 50_000])
+        sub.add_argument("--repeat", type=int, default=40)
+    for sub in (docs, both):
+        documents.add_arguments(sub)
+    args = parser.parse_args(argv)
+    if args.command in ("clients", "all"):
+        for size in args.clients:
+            run(size, args.repeat)
+    if args.command in ("documents", "all"):
+        documents.run(args)
 
 
 if __name__ == "__main__":
