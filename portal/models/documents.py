@@ -94,7 +94,9 @@ class DocumentVersion(Base):
     mime: Mapped[str] = mapped_column(String(100))
     #: The file name as uploaded; metadata only, never used as a path.
     original_name: Mapped[str] = mapped_column(String(255))
-    text_status: Mapped[TextStatus] = mapped_column(str_enum(TextStatus, "text_status"))
+    text_status: Mapped[TextStatus] = mapped_column(
+        str_enum(TextStatus, "text_status"), index=True
+    )
     text: Mapped[str] = mapped_column(Text, default="")
     pages: Mapped[int | None] = mapped_column(Integer)
     uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

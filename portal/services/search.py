@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from sqlalchemy import and_, delete, func, not_, select
+from sqlalchemy import and_, delete, func, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from portal.models.clients import Client
@@ -74,8 +74,13 @@ class DocResults:
 
 
 def hidden_client_ids(db: Session, actor: Actor) -> frozenset[int]:
-    """Return the ids of clients whose documents ``actor`` may not see."""
-    return frozenset(db.scalars(select(Client.id).where(not_(visibility(actor)))))
+    """Return the ids of clients whose documents ``actor`` may not see.
+
+    Written as "not among the visible ones" rather than NOT(visibility): the visibility test
+    compares ``coordinator_id`` and is NULL, not false, for a client without a coordinator.
+    """
+    visible = select(Client.id).where(visibility(actor))
+    return frozenset(db.scalars(select(Client.id).where(Client.id.not_in(visible))))
 
 
 def _scope(actor: Actor, params: DocSearch):
@@ -103,9 +108,12 @@ def _current_version():
 
 def count_without_text(db: Session, actor: Actor, params: DocSearch) -> int:
     """Count the documents in scope whose current version has no searchable text."""
-    stmt = (select(func.count(Document.id)).join(Client, Client.id == Document.client_id)
-            .join(DocumentVersion, _current_version())
-            .where(_scope(actor, params), DocumentVersion.text_status != TextStatus.TEXT))
+    # Start from the few versions without text (indexed), not from every document in scope.
+    without = [s for s in TextStatus if s is not TextStatus.TEXT]
+    stmt = (select(func.count(Document.id)).select_from(DocumentVersion)
+            .join(Document, _current_version())
+            .join(Client, Client.id == Document.client_id)
+            .where(DocumentVersion.text_status.in_(without), _scope(actor, params)))
     return db.scalar(stmt) or 0
 
 

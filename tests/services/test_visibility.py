@@ -10,6 +10,7 @@ from portal.domain.permissions import may_see_client
 from portal.models import Client
 from portal.services.base import Actor, Forbidden
 from portal.services.clients import get_client, visible_clients
+from portal.services.search import hidden_client_ids
 from tests.conftest import make_client
 
 
@@ -29,6 +30,8 @@ def test_list_filter_and_record_check_agree_for_every_role(app, db, staff):
     for user in (staff.clerk, staff.coordinator, staff.coordinator2, staff.manager, staff.admin):
         actor = Actor(user)
         listed = {c.id for c in db.scalars(visible_clients(actor))}
+        # The search mask is exactly the complement: no client is in neither or both.
+        assert hidden_client_ids(db, actor) == {c.id for c in clients} - listed
         for client in clients:
             expected = may_see_client(user.role, user.id, restricted=client.restricted,
                                       coordinator_id=client.coordinator_id)

@@ -338,3 +338,19 @@ def test_hostile_pdfs_are_refused_quickly_and_the_portal_keeps_serving(app, db, 
         assert 'data-reason="unreadable"' in response.get_data(as_text=True)
     assert clerk.get("/healthz").status_code == 200
     assert _count(db, Document) == 0
+
+
+def test_only_the_current_version_decides_whether_a_document_has_text(app, db, staff, as_role,
+                                                                      owner, tmp_path):
+    from tests.pdfs import make_scanned_pdf
+
+    clerk = as_role(Role.CLERK)
+    _upload(clerk, owner.id, [(make_scanned_pdf(tmp_path / "s.pdf").read_bytes(), "s.pdf")])
+    assert "1 document here has no text" in _search(clerk, "", client=owner.number)
+    document = db.scalar(select(Document))
+    text_pdf = make_pdf(tmp_path / "t.pdf", ["Most már van szövege"]).read_bytes()
+    token = csrf_token(clerk, f"/documents/{document.id}")
+    clerk.post(f"/documents/{document.id}/versions",
+               data={"csrf_token": token, "file": (io.BytesIO(text_pdf), "t.pdf")},
+               content_type="multipart/form-data")
+    assert "has no text" not in _search(clerk, "", client=owner.number)
