@@ -3,10 +3,11 @@
 Run with ``python -m bench documents`` (``--ingest 300 --docs 20000 50000``). Two parts, each
 on a fresh app (temporary SQLite database, instance, storage and index folders):
 
-* ingest: the corpus PDFs (see ``bench.corpus``) are filed through
-  ``portal.services.documents.file_document`` with the real extraction, then indexed with
-  ``apply_pending``; the same files are read with bare pypdf (``bare_pdf_text``) in the same
-  run. A few plain-text files are filed after them and reported apart.
+* ingest: the corpus PDFs (see ``bench.corpus``) are read with bare pypdf (``bare_pdf_text``,
+  one after the other in this process), then filed and indexed through the import path of
+  ``portal documents import`` (``portal.services.imports.import_files``) with one file at a
+  time and with two (the command's default), each on a fresh app. A few plain-text files are
+  filed after them and reported apart.
 * search, per size: generated text documents (about 10 KB each) are inserted straight into the
   database and indexed with ``portal.services.search.reindex`` (timed). Each query class is then
   run through the HTTP endpoint (test client, coordinator, HX-Request, highlights) and on the
@@ -44,7 +45,8 @@ from portal.search.backend import SearchQuery
 from portal.search.extract import bare_pdf_text
 from portal.services import search as search_service
 from portal.services.base import Actor
-from portal.services.documents import FileMeta, file_document
+from portal.services.documents import FileMeta
+from portal.services.imports import import_files
 
 PASSWORD = "bench-password-1"
 
@@ -125,68 +127,68 @@ def populate_people(db, clients: int, restricted_share: float = 0.08) -> User:
 
 def ingest(count: int, seed: int) -> None:
     say(f"ingest: preparing {count} PDFs (cached in {corpus.ROOT})")
-    pdfs = corpus.files(count, seed, "pdf", _wrote)
-    txts = corpus.files(max(1, count // 25), seed, "txt", _wrote)
-    pages = [len(pypdf.PdfReader(path).pages) for path, _ in pdfs]  # also warms the page cache
-    for path, _ in txts:
+    pdfs = [path for path, _ in corpus.files(count, seed, "pdf", _wrote)]
+    txts = [path for path, _ in corpus.files(max(1, count // 25), seed, "txt", _wrote)]
+    pages = [len(pypdf.PdfReader(path).pages) for path in pdfs]  # also warms the page cache
+    for path in txts:
         path.read_bytes()
-    say(f"ingest: bare pypdf on {count} PDFs, {sum(pages)} pages")
+    total_pages = sum(pages)
+    say(f"ingest: bare pypdf on {count} PDFs, {total_pages} pages")
     bare = []
-    for path, _ in pdfs:
+    for path in pdfs:
         started = time.perf_counter()
         bare_pdf_text(path)
         bare.append(time.perf_counter() - started)
-    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
-        app = fresh_app(Path(tmp))
-        with app.extensions["db_sessionmaker"]() as db:
-            actor = Actor(populate_people(db, 50, restricted_share=0.0))
-            backend = app.extensions["search"].get()
-            say("ingest: filing through the portal")
-            filed, index_pdf = _file_all(app, db, actor, pdfs)
-            text_ok = db.scalar(select(func.count()).where(
-                DocumentVersion.text_status == TextStatus.TEXT))
-            portal_pages = db.scalar(select(func.sum(DocumentVersion.pages)))
-            indexed = backend.count()
-            filed_txt, index_txt = _file_all(app, db, actor, txts)
-        app.extensions["search"].close()
-        app.extensions["db_engine"].dispose()
-    portal_s, bare_s, total_pages = sum(filed) + index_pdf, sum(bare), sum(pages)
-    emit(bench="ingest_pdf", files=count, pages=total_pages, portal_pages=portal_pages,
-         with_text=text_ok, indexed=indexed,
-         portal_s=round(portal_s, 2), portal_filing_s=round(sum(filed), 2),
-         portal_index_s=round(index_pdf, 2),
-         portal_pages_per_s=round(total_pages / portal_s, 1),
-         portal_docs_per_s=round(count / portal_s, 2),
-         portal_file_p50_ms=round(statistics.median(filed) * 1000, 1),
-         bare_s=round(bare_s, 2), bare_pages_per_s=round(total_pages / bare_s, 1),
-         bare_docs_per_s=round(count / bare_s, 2),
-         bare_file_p50_ms=round(statistics.median(bare) * 1000, 1),
-         ratio=round(portal_s / bare_s, 2), ratio_filing_only=round(sum(filed) / bare_s, 2))
-    emit(bench="ingest_txt", files=len(txts), portal_s=round(sum(filed_txt) + index_txt, 3),
-         portal_docs_per_s=round(len(txts) / (sum(filed_txt) + index_txt), 1))
+    bare_s = sum(bare)
+    emit(bench="ingest_bare_pypdf", files=count, pages=total_pages, seconds=round(bare_s, 2),
+         pages_per_s=round(total_pages / bare_s, 1), docs_per_s=round(count / bare_s, 2),
+         file_p50_ms=round(statistics.median(bare) * 1000, 1))
+    for jobs in (1, 2):
+        say(f"ingest: the import path (portal documents import --jobs {jobs})")
+        figures = _import(pdfs, jobs)
+        emit(bench="ingest_pdf", files=count, pages=total_pages, jobs=jobs, **figures,
+             pages_per_s=round(total_pages / figures["seconds"], 1),
+             docs_per_s=round(count / figures["seconds"], 2),
+             ratio_to_bare=round(figures["seconds"] / bare_s, 2))
+    figures = _import(txts, 2)
+    emit(bench="ingest_txt", files=len(txts), jobs=2, **figures,
+         docs_per_s=round(len(txts) / figures["seconds"], 1))
 
 
 def _wrote(done: int, total: int) -> None:
     say(f"  wrote {done}/{total} corpus files")
 
 
-def _file_all(app, db, actor, files) -> tuple[list[float], float]:
-    """File every file through the service; return per-file seconds and the indexing seconds."""
-    storage, backend = app.extensions["storage"], app.extensions["search"].get()
-    max_bytes = app.config["MAX_UPLOAD_MB"] * 1024 * 1024
-    rng, times = random.Random(3), []
-    for done, (path, doc) in enumerate(files, 1):
-        meta = FileMeta(doc_type=DocType(doc.doc_type), tags=doc.tags, doc_date=doc.doc_date)
+def _import(files: list[Path], jobs: int) -> dict:
+    """File the files through the import path on a fresh app; return its figures."""
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
+        app = fresh_app(Path(tmp))
+        sessions = app.extensions["db_sessionmaker"]
+        with sessions() as db:
+            populate_people(db, 1, restricted_share=0.0)
+        backend = app.extensions["search"].get()
+        done = [0]
+
+        def progress(_path: Path) -> None:
+            done[0] += 1
+            if done[0] % 50 == 0:
+                say(f"  filed {done[0]}/{len(files)}")
+
         started = time.perf_counter()
-        with path.open("rb") as stream:
-            file_document(db, actor, storage, rng.randrange(1, 51), stream,
-                          f"{doc.title}.{path.suffix[1:]}", meta, max_bytes=max_bytes)
-        times.append(time.perf_counter() - started)
-        if done % 50 == 0:
-            say(f"  filed {done}/{len(files)}")
-    started = time.perf_counter()
-    search_service.apply_pending(db, backend, wait=True)
-    return times, time.perf_counter() - started
+        summary = import_files(sessions, app.extensions["storage"], backend, 1, files,
+                               FileMeta(doc_type=DocType.OTHER),
+                               max_bytes=app.config["MAX_UPLOAD_MB"] * 1024 * 1024,
+                               jobs=jobs, progress=progress)
+        seconds = time.perf_counter() - started
+        with sessions() as db:
+            with_text = db.scalar(select(func.count()).where(
+                DocumentVersion.text_status == TextStatus.TEXT))
+            portal_pages = db.scalar(select(func.sum(DocumentVersion.pages)))
+        indexed = backend.count()
+        app.extensions["search"].close()
+        app.extensions["db_engine"].dispose()
+    return {"seconds": round(seconds, 2), "filed": summary.filed, "refused": len(summary.refused),
+            "with_text": with_text, "portal_pages": portal_pages, "indexed": indexed}
 
 
 # -- search -------------------------------------------------------------------------------------

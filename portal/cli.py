@@ -131,54 +131,27 @@ def documents_group() -> None:
 def documents_import(folder: Path, client_number: str, doc_type: str, tags: str,
                      jobs: int) -> None:
     """File every file under FOLDER (recursively) for a client; files already filed are skipped."""
-    from concurrent.futures import ThreadPoolExecutor, as_completed
-
     from portal.models.clients import Client
     from portal.services import documents as documents_service
-    from portal.services import search as search_service
-    from portal.services.base import SYSTEM
-    from portal.services.documents import FileMeta, Refused
+    from portal.services.imports import files_under, import_files
 
     db = get_db()
     client = db.scalar(select(Client).where(Client.number == client_number.strip().upper()))
     if client is None:
         raise click.ClickException(f"no client numbered {client_number}")
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
-    meta = FileMeta(doc_type=DocType(doc_type), tags=documents_service.normalise_tags(tags))
-    storage = current_app.extensions["storage"]
-    sessions = current_app.extensions["db_sessionmaker"]
-    max_bytes = current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024
-
-    def file_one(path: Path) -> str | None:
-        """File one file in a session of its own; return the refusal reason, if any."""
-        with sessions() as session, open(path, "rb") as stream:
-            try:
-                documents_service.file_document(session, SYSTEM, storage, client.id, stream,
-                                                path.name, meta, max_bytes=max_bytes)
-            except Refused as exc:
-                session.rollback()
-                return exc.reason + (f" ({exc.detail})" if exc.detail else "")
-        return None
-
-    backend = current_app.extensions["search"].get()
-    filed, duplicates, refused = 0, 0, []
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool, click.progressbar(
-        length=len(files), label=f"Filing for {client.number}", show_pos=True
-    ) as bar:
-        futures = {pool.submit(file_one, path): path for path in files}
-        for future in as_completed(futures):
-            reason = future.result()  # a real error (database, disk) stops the import
-            if reason is None:
-                filed += 1
-            elif reason == "duplicate":
-                duplicates += 1
-            else:
-                refused.append((futures[future], reason))
-            bar.update(1)
-    search_service.apply_pending(db, backend, wait=True)
-    click.echo(f"filed {filed}, duplicates {duplicates}, refused {len(refused)}, "
-               f"index queue empty: {search_service.pending_count(db) == 0}")
-    for path, reason in sorted(refused):
+    files = files_under(folder)
+    meta = documents_service.FileMeta(doc_type=DocType(doc_type),
+                                      tags=documents_service.normalise_tags(tags))
+    with click.progressbar(length=len(files), label=f"Filing for {client.number}",
+                           show_pos=True) as bar:
+        summary = import_files(
+            current_app.extensions["db_sessionmaker"], current_app.extensions["storage"],
+            current_app.extensions["search"].get(), client.id, files, meta,
+            max_bytes=current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024, jobs=jobs,
+            progress=lambda _path: bar.update(1))
+    click.echo(f"filed {summary.filed}, duplicates {summary.duplicates}, "
+               f"refused {len(summary.refused)}, index queue empty: {summary.indexed}")
+    for path, reason in sorted(summary.refused):
         click.echo(f"  refused {path.relative_to(folder)}: {reason}")
 
 

@@ -19,7 +19,7 @@ from portal.search.backend import (
     SearchBackend,
     SearchQuery,
 )
-from portal.services.base import Actor
+from portal.services.base import Actor, Page
 from portal.services.clients import visibility
 
 log = logging.getLogger(__name__)
@@ -46,11 +46,9 @@ class Found:
 
 
 @dataclass(frozen=True)
-class DocResults:
-    items: Sequence[Found]
-    total: int
-    page: int
-    per_page: int
+class DocResults(Page[Found]):
+    """A page of search results; a search pages through at most MAX_RESULTS of them."""
+
     partial: bool = False
     suggestion: str | None = None
     error: str | None = None
@@ -63,14 +61,6 @@ class DocResults:
     @property
     def pages(self) -> int:
         return max(1, -(-min(self.total, MAX_RESULTS) // self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
 
 
 def hidden_client_ids(db: Session, actor: Actor) -> frozenset[int]:

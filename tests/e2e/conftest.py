@@ -14,9 +14,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
+from flask_babel import force_locale, gettext
 from werkzeug.serving import make_server
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -102,6 +104,17 @@ def live_server(live_app: Flask) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+@pytest.fixture
+def hu(live_app: Flask) -> Callable[..., str]:
+    """Return the Hungarian catalog's text for a message id (the msgid while untranslated)."""
+
+    def translate(msgid: str, **variables: Any) -> str:
+        with live_app.test_request_context(), force_locale("hu"):
+            return gettext(msgid, **variables)
+
+    return translate
 
 
 # The browser -----------------------------------------------------------------------------

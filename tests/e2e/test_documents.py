@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import random
 import re
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -18,24 +17,27 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask import Flask
-from flask_babel import force_locale, gettext
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from portal.db import get_db
-from portal.domain.identifiers import person_check_digit
 from portal.models.clients import ClientKind, ClientStatus
 from portal.models.documents import DocType, Document
 from portal.services import search as search_service
 from portal.services.base import SYSTEM
 from portal.services.clients import ClientData, create_client
-from portal.services.demo import DEMO_LOGINS
 from portal.services.documents import FileMeta, file_document
+from tests.e2e.helpers import (
+    in_db,
+    is_fragment_request,
+    log_in,
+    marker,
+    set_marker,
+    valid_person_tax_id,
+)
 from tests.pdfs import make_garbage_pdf, make_pdf
 
 pytestmark = pytest.mark.e2e
 
-PASSWORDS = {username: password for username, _, password, _ in DEMO_LOGINS}
 UPLOAD_INPUT = "form.upload-form input[type=file][name=files]"
 PROGRESS_LIST = "form.upload-form ul.upload-progress"
 #: Found by the search tests: "hitelkartya" (no accents, base form) must find and mark it.
@@ -45,22 +47,6 @@ SEARCH_PDF_TEXT = ("Nyilatkozat: az ügyfél a zebracsíkos hitelkártyákat 202
 
 
 # Helpers ---------------------------------------------------------------------------------
-
-
-def in_db(app: Flask, work: Callable[[Any], Any]) -> Any:
-    """Run ``work(session)`` in a fresh app context of the live app and return its result."""
-    with app.app_context():
-        return work(get_db())
-
-
-def valid_person_tax_id(start: int) -> str:
-    """Return a valid personal tax ID: 8, eight digits, check digit (skipping check 10)."""
-    for n in range(start, start + 1000):
-        first = f"8{n:08d}"
-        check = person_check_digit(first)
-        if check < 10:
-            return f"{first}{check}"
-    raise AssertionError("no valid tax ID in range")  # pragma: no cover
 
 
 def make_client(app: Flask, name: str, tax_start: int) -> int:
@@ -85,40 +71,6 @@ def documents_of(app: Flask, client_id: int) -> list[str]:
     return sorted(in_db(app, lambda db: db.scalars(
         select(Document.title).where(Document.client_id == client_id,
                                      Document.deleted_at.is_(None))).all()))
-
-
-@pytest.fixture
-def hu(live_app: Flask) -> Callable[..., str]:
-    """Return the Hungarian catalog's text for a message id (the msgid while untranslated)."""
-
-    def translate(msgid: str, **variables: Any) -> str:
-        with live_app.test_request_context(), force_locale("hu"):
-            return gettext(msgid, **variables)
-
-    return translate
-
-
-def log_in(page: Page, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORDS[username])
-    with page.expect_navigation():
-        page.locator("main form button[type=submit]").click()
-
-
-def set_marker(page: Page) -> None:
-    """Set a JS global that survives htmx swaps and XHRs but not a full page load."""
-    page.evaluate("() => { window.__marker = 1; }")
-
-
-def marker(page: Page) -> Any:
-    return page.evaluate("() => window.__marker")
-
-
-def is_fragment_request(response) -> bool:
-    request = response.request
-    return request.headers.get("hx-request") == "true" and request.resource_type in {"xhr",
-                                                                                     "fetch"}
 
 
 # Records every row the upload script adds to the progress list, the moment it is added:

@@ -3,29 +3,32 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask import Flask
-from flask_babel import force_locale, gettext
 from playwright.sync_api import Page, expect
 from sqlalchemy import func, select, update
 
-from portal.db import get_db
-from portal.domain.identifiers import person_check_digit
 from portal.domain.onboarding import Step
 from portal.models.clients import Client, ClientKind, ClientStatus, OnboardingStep
 from portal.models.users import User
 from portal.services.base import SYSTEM
 from portal.services.clients import ClientData, create_client
-from portal.services.demo import DEMO_LOGINS
+from tests.e2e.helpers import (
+    PASSWORDS,
+    in_db,
+    is_fragment_request,
+    log_in,
+    marker,
+    set_marker,
+    valid_person_tax_id,
+)
 
 pytestmark = pytest.mark.e2e
 
-PASSWORDS = {username: password for username, _, password, _ in DEMO_LOGINS}
 HU_DATE = re.compile(r"^\d{4}\. \d{2}\. \d{2}\.$")
 EN_GB_DATE = re.compile(r"^\d{1,2} [A-Z][a-z]{2} \d{4}$")
 CLIENT_NUMBER = re.compile(r"^C\d{6}$")
@@ -34,59 +37,8 @@ CLIENT_NUMBER = re.compile(r"^C\d{6}$")
 # Helpers ---------------------------------------------------------------------------------
 
 
-def in_db(app: Flask, work: Callable[[Any], Any]) -> Any:
-    """Run ``work(session)`` in a fresh app context of the live app and return its result."""
-    with app.app_context():
-        return work(get_db())
-
-
 def client_count(app: Flask) -> int:
     return in_db(app, lambda db: db.scalar(select(func.count(Client.id))))
-
-
-def valid_person_tax_id(start: int = 12345678) -> str:
-    """Return a valid personal tax ID: 8, eight digits, check digit (skipping check 10)."""
-    for n in range(start, start + 1000):
-        first = f"8{n:08d}"
-        check = person_check_digit(first)
-        if check < 10:
-            return f"{first}{check}"
-    raise AssertionError("no valid tax ID in range")  # pragma: no cover
-
-
-@pytest.fixture
-def hu(live_app: Flask) -> Callable[..., str]:
-    """Return the Hungarian catalog's text for a message id (the msgid while untranslated)."""
-
-    def translate(msgid: str, **variables: Any) -> str:
-        with live_app.test_request_context(), force_locale("hu"):
-            return gettext(msgid, **variables)
-
-    return translate
-
-
-def log_in(page: Page, base: str, username: str) -> None:
-    """Log in through the form and wait for the page the portal sends the user to."""
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORDS[username])
-    with page.expect_navigation():
-        page.locator("main form button[type=submit]").click()
-
-
-def set_marker(page: Page) -> None:
-    """Set a JS global that survives htmx swaps but not a full page load."""
-    page.evaluate("() => { window.__marker = 1; }")
-
-
-def marker(page: Page) -> Any:
-    return page.evaluate("() => window.__marker")
-
-
-def is_fragment_request(response) -> bool:
-    request = response.request
-    return request.headers.get("hx-request") == "true" and request.resource_type in {"xhr",
-                                                                                     "fetch"}
 
 
 # 1. Log in --------------------------------------------------------------------------------

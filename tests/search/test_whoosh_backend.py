@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from datetime import date
 
 import pytest
 from whoosh import index as whoosh_index
-from whoosh.collectors import TimeLimitCollector
 from whoosh.index import LockError
 
 from portal.search import whoosh_backend
@@ -154,6 +154,20 @@ def test_mask_hides_hits_and_total(filed):
     assert empty.total == 0 and empty.hits == []
 
 
+def test_mask_follows_new_segments_moved_documents_and_merges(backend, tmp_path):
+    hidden = frozenset({1})
+    backend.index([doc(1, "hitel", client=1), doc(2, "hitel", client=2)])
+    assert ids(backend, "hitel", hidden_client_ids=hidden) == [2]  # the mask is now cached
+    backend.index([doc(3, "hitel", client=1)])  # a new segment
+    backend.index([doc(2, "hitel", client=1)])  # moved to the hidden client
+    assert backend.search(SearchQuery("hitel", hidden_client_ids=hidden)).total == 0
+    assert sorted(ids(backend, "hitel", hidden_client_ids=frozenset({2}))) == [1, 2, 3]
+    whoosh_index.open_dir(tmp_path / "index").optimize()  # one merged segment, new numbers
+    backend.index([doc(4, "hitel", client=2)])
+    assert ids(backend, "hitel", hidden_client_ids=hidden) == [4]
+    assert sorted(ids(backend, "hitel", hidden_client_ids=frozenset({2}))) == [1, 2, 3]
+
+
 def test_empty_query_lists_filtered_documents_newest_first(filed):
     assert ids(filed, "", client_id=3) == [4, 5]
     assert ids(filed, "", hidden_client_ids=frozenset({3})) == [3, 2, 1]
@@ -205,23 +219,16 @@ def test_suggestion_only_for_visible_words(backend):
     assert backend.search(SearchQuery("xilofonsta hitelkeret")).suggestion is None
 
 
-class ExpiresAtOnce(TimeLimitCollector):
-    """Time out right after the first collected document (Whoosh's own greedy path)."""
-
-    def __init__(self, child, timelimit, **_):
-        super().__init__(child, timelimit, greedy=True, use_alarm=False)
-
-    def prepare(self, top_searcher, q, context):
-        super().prepare(top_searcher, q, context)
-        self.timedout = True
-
-
 def test_time_limit_returns_partial_results_and_keeps_the_mask(backend, monkeypatch):
     backend.index([doc(i, "hitel", client=1) for i in range(1, 6)])  # lowest docnums: hidden
     backend.index([doc(i, "hitel", client=2) for i in range(6, 11)])
-    monkeypatch.setattr(whoosh_backend, "TimeLimitCollector", ExpiresAtOnce)
     for sort in ("relevance", "date"):
-        result = backend.search(SearchQuery("hitel", hidden_client_ids=frozenset({1}), sort=sort))
+        # The clock passes the deadline after the five hidden matches and one visible one.
+        ticks = iter([0.0] * 7)
+        clock = functools.partial(next, ticks, 99.0)
+        monkeypatch.setattr(whoosh_backend._Gate, "clock", staticmethod(clock))
+        result = backend.search(SearchQuery("hitel", hidden_client_ids=frozenset({1}), sort=sort,
+                                            time_limit=1))
         assert result.partial and result.total == 1
         assert len(result.hits) == 1 and result.hits[0].doc_id > 5
 
@@ -281,7 +288,9 @@ QUERIES = ["hitelkartya", "statement", '"bank statement"', "hitel*", "bank OR sz
            "bank NOT statement", ""]
 
 
-def test_rebuild_gives_the_same_results_as_incremental_indexing(tmp_path):
+@pytest.mark.parametrize("pool_mb", [whoosh_backend.REBUILD_POOL_MB, 0.005])
+def test_rebuild_gives_the_same_results_as_incremental_indexing(tmp_path, monkeypatch, pool_mb):
+    monkeypatch.setattr(whoosh_backend, "REBUILD_POOL_MB", pool_mb)  # a small pool: more segments
     incremental, rebuilt = WhooshBackend(tmp_path / "a"), WhooshBackend(tmp_path / "b")
     try:
         incremental.index([doc(9, "régi"), *CORPUS[:2]])
@@ -297,6 +306,8 @@ def test_rebuild_gives_the_same_results_as_incremental_indexing(tmp_path):
                 same = [h.doc_id for h in a.hits], [h.doc_id for h in b.hits]
                 assert same[0] == same[1] if sort == "date" else sorted(same[0]) == sorted(same[1])
         assert rebuilt.doc_ids() == incremental.doc_ids() == {1, 2, 3, 4, 5}
+        segments = len(whoosh_index.open_dir(tmp_path / "b").reader().leaf_readers())
+        assert segments == 1 if pool_mb >= 1 else segments > 1
         assert not list(tmp_path.glob(".b.rebuild-*"))  # temp and old folders removed
     finally:
         incremental.close()
@@ -306,7 +317,7 @@ def test_rebuild_gives_the_same_results_as_incremental_indexing(tmp_path):
 def test_rebuild_is_seen_by_another_open_backend(tmp_path):
     builder, other = WhooshBackend(tmp_path / "ix"), WhooshBackend(tmp_path / "ix")
     try:
-        for i in range(1, 4):  # three commits, as many as the rebuild below makes
+        for i in range(1, 4):  # three commits, more than the rebuild below makes
             builder.index([doc(i, "régi")])
         assert other.count() == 3
         builder.rebuild([[doc(10, "friss")], [doc(11, "friss")], [doc(12, "friss")]])
