@@ -59,13 +59,15 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", type=Path, metavar="DIR",
                         help="keep each size's database and index in DIR/<size> (to profile)")
+    parser.add_argument("--reuse", type=Path, metavar="DIR",
+                        help="time the searches on DIR/<size> kept by an earlier --keep run")
 
 
 def run(args) -> None:
     if args.ingest:
         ingest(args.ingest, args.seed)
     for size in args.docs:
-        search(size, args.seed, args.queries, args.keep)
+        search(size, args.seed, args.queries, args.keep, args.reuse)
 
 
 def say(message: str) -> None:
@@ -227,39 +229,31 @@ def _login(app):
     return client
 
 
-def search(size: int, seed: int, per_class: int, keep: Path | None = None) -> None:
-    if keep:
+def search(size: int, seed: int, per_class: int, keep: Path | None = None,
+           reuse: Path | None = None) -> None:
+    """Build an index of ``size`` documents (or reuse a kept one) and time the query classes."""
+    if reuse:
+        folder = contextlib.nullcontext(reuse / str(size))
+    elif keep:
         (keep / str(size)).mkdir(parents=True)  # refuses an existing folder: never mix runs
-    folder = contextlib.nullcontext(keep / str(size)) if keep else \
-        tempfile.TemporaryDirectory(prefix=f"bench-search-{size}-")
+        folder = contextlib.nullcontext(keep / str(size))
+    else:
+        folder = tempfile.TemporaryDirectory(prefix=f"bench-search-{size}-")
     with folder as tmp:
         app = fresh_app(Path(tmp))
         sessionmaker = app.extensions["db_sessionmaker"]
-        clients = max(50, size // 10)
+        backend = app.extensions["search"].get()
         with sessionmaker() as db:
-            say(f"search {size}: inserting {clients} clients and {size} documents")
-            started = time.perf_counter()
-            coordinator = populate_people(db, clients)
-            populate_documents(db, size, seed, clients, coordinator.id)
-            emit(bench="populate_documents", docs=size, clients=clients,
-                 seconds=round(time.perf_counter() - started, 1))
-            backend = app.extensions["search"].get()
-            done, started = [0], time.perf_counter()
-
-            def progress(n: int) -> None:
-                done[0] += n
-                if done[0] % 2500 < n or done[0] == size:
-                    rate = done[0] / (time.perf_counter() - started)
-                    say(f"  reindex {done[0]}/{size} ({rate:.0f} docs/s, "
-                        f"~{(size - done[0]) / rate / 60:.1f} min left)")
-
-            count = search_service.reindex(db, backend, progress=progress)
-            seconds = time.perf_counter() - started
-            emit(bench="reindex", docs=size, indexed=count, seconds=round(seconds, 1),
-                 minutes=round(seconds / 60, 1), docs_per_s=round(count / seconds, 1))
+            if reuse:
+                say(f"search {size}: reusing {tmp}")
+                coordinator = db.scalar(select(User).where(User.username == "coordinator"))
+            else:
+                coordinator = _populate_and_reindex(db, backend, size, seed)
             hidden = search_service.hidden_client_ids(db, Actor(db.get(User, coordinator.id)))
+            clerk_hidden = frozenset(db.scalars(select(Client.id).where(Client.restricted)))
             index_dir = Path(app.config["SEARCH_INDEX_DIR"])
-            emit(bench="index", docs=size, hidden_clients=len(hidden), **open_figures(index_dir))
+            emit(bench="index", docs=size, hidden_clients=len(hidden),
+                 clerk_hidden_clients=len(clerk_hidden), **open_figures(index_dir))
             classes = query_classes(db, seed, per_class, hidden)
         browser = _login(app)
         for cases in classes.values():  # warm up: templates, translations, first postings
@@ -269,6 +263,31 @@ def search(size: int, seed: int, per_class: int, keep: Path | None = None) -> No
         for name, cases in classes.items():
             say(f"search {size}: {name} ({len(cases)} queries)")
             emit(bench=f"search_{name}", docs=size, queries=len(cases),
-                 **measure(browser, backend, hidden, cases))
+                 **measure(browser, backend, hidden, cases, clerk_hidden))
         app.extensions["search"].close()
         app.extensions["db_engine"].dispose()
+
+
+def _populate_and_reindex(db, backend, size: int, seed: int) -> User:
+    """Insert the people and documents, rebuild the index (timed); return the coordinator."""
+    clients = max(50, size // 10)
+    say(f"search {size}: inserting {clients} clients and {size} documents")
+    started = time.perf_counter()
+    coordinator = populate_people(db, clients)
+    populate_documents(db, size, seed, clients, coordinator.id)
+    emit(bench="populate_documents", docs=size, clients=clients,
+         seconds=round(time.perf_counter() - started, 1))
+    done, started = [0], time.perf_counter()
+
+    def progress(n: int) -> None:
+        done[0] += n
+        if done[0] % 2500 < n or done[0] == size:
+            rate = done[0] / (time.perf_counter() - started)
+            say(f"  reindex {done[0]}/{size} ({rate:.0f} docs/s, "
+                f"~{(size - done[0]) / rate / 60:.1f} min left)")
+
+    count = search_service.reindex(db, backend, progress=progress)
+    seconds = time.perf_counter() - started
+    emit(bench="reindex", docs=size, indexed=count, seconds=round(seconds, 1),
+         minutes=round(seconds / 60, 1), docs_per_s=round(count / seconds, 1))
+    return coordinator

@@ -151,9 +151,14 @@ def open_figures(index_dir: Path) -> dict:
             "first_query_ms": round(statistics.median(firsts), 1)}
 
 
-def measure(browser, backend, hidden, cases) -> dict:
-    """Time each case through the endpoint and on the bare backend (alternating who goes first)."""
+def measure(browser, backend, hidden, cases, clerk_hidden=frozenset()) -> dict:
+    """Time each case through the endpoint and on the bare backend (alternating who goes first).
+
+    The backend alone is also timed without a mask and with a clerk's (every restricted client
+    hidden), to show what the permission mask costs.
+    """
     endpoint, bare, unmasked, totals, partial = [], [], [], [], {"endpoint": 0, "bare": 0}
+    clerk = []
     headers = {"HX-Request": "true"}
     for k, case in enumerate(cases):
         query = SearchQuery(text=case.q, hidden_client_ids=hidden, client_id=case.client_id,
@@ -173,14 +178,16 @@ def measure(browser, backend, hidden, cases) -> dict:
                 bare.append((time.perf_counter() - started) * 1000)
                 partial["bare"] += result.partial
                 totals.append(result.total)
-        started = time.perf_counter()
-        backend.search(SearchQuery(text=case.q, client_id=case.client_id,
-                                   doc_types=case.doc_types, date_from=case.date_from,
-                                   date_to=case.date_to))
-        unmasked.append((time.perf_counter() - started) * 1000)
+        for masked, samples in ((frozenset(), unmasked), (clerk_hidden, clerk)):
+            started = time.perf_counter()
+            backend.search(SearchQuery(text=case.q, hidden_client_ids=masked,
+                                       client_id=case.client_id, doc_types=case.doc_types,
+                                       date_from=case.date_from, date_to=case.date_to))
+            samples.append((time.perf_counter() - started) * 1000)
     e, b = percentiles(endpoint), percentiles(bare)
     return {**{f"endpoint_{k}": v for k, v in e.items()}, **{f"bare_{k}": v for k, v in b.items()},
             "overhead_ratio": round(e["p50_ms"] / b["p50_ms"], 2),
             "bare_unmasked_p50_ms": round(statistics.median(unmasked), 1),
+            "bare_clerk_p50_ms": round(statistics.median(clerk), 1),
             "hits_median": statistics.median(totals), "partial_endpoint": partial["endpoint"],
             "partial_bare": partial["bare"], "example": cases[0].q}

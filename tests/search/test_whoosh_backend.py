@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import functools
+import random
 import threading
 import time
 from datetime import date
 
 import pytest
 from whoosh import index as whoosh_index
+from whoosh import query as wq
 from whoosh.index import LockError
+from whoosh.scoring import BM25F
 
 from portal.search import whoosh_backend
+from portal.search.analysis import parse_query
 from portal.search.backend import MAX_QUERY_LENGTH, IndexDoc, SearchQuery
 from portal.search.whoosh_backend import WhooshBackend
 
@@ -83,6 +87,43 @@ def test_phrase_matches_adjacent_words_only(backend):
                    doc(3, "bank: Statement!")])
     assert sorted(ids(backend, '"bank statement"')) == [1, 3]
     assert sorted(ids(backend, "bank statement")) == [1, 2, 3]
+
+
+def test_phrase_matches_what_whooshs_own_phrase_matches(backend, tmp_path):
+    # Our phrase matcher uses position arithmetic; Whoosh's span matcher is the reference.
+    rng = random.Random(5)
+    vocabulary = ["a", "b", "c", "d"]
+    texts = [" ".join(rng.choice(vocabulary) for _ in range(rng.randrange(1, 30)))
+             for _ in range(200)]
+    backend.index([doc(i, text) for i, text in enumerate(texts, 1)])
+    reader = whoosh_index.open_dir(tmp_path / "index")
+    with reader.searcher() as searcher:
+        for length in (2, 3, 4):
+            for _ in range(15):
+                words = [rng.choice(vocabulary) for _ in range(length)]  # repeats too: "a b a"
+                theirs = {searcher.stored_fields(n)["doc_id"]
+                          for n in searcher.docs_for_query(wq.Phrase("exact", words))}
+                result = backend.search(SearchQuery(f'"{" ".join(words)}"', per_page=200))
+                assert {h.doc_id for h in result.hits} == theirs and result.total == len(theirs)
+                assert theirs == {i for i, t in enumerate(texts, 1)
+                                  if f" {' '.join(words)} " in f" {t} "}
+
+
+def test_scores_equal_whooshs_own_bm25f(backend, tmp_path):
+    # Field lengths come from cached lists; the scores must be Whoosh's BM25F to the digit.
+    rng = random.Random(9)
+    vocabulary = "hitel kártya törlesztés bank statement egyenleg kamat".split()
+    backend.index([doc(i, " ".join(rng.choice(vocabulary) for _ in range(rng.randrange(1, 60))),
+                       title=rng.choice(vocabulary)) for i in range(1, 121)])
+    backend.index([doc(i, " ".join(rng.choices(vocabulary, k=i))) for i in range(121, 131)])
+    with whoosh_index.open_dir(tmp_path / "index").searcher(weighting=BM25F()) as searcher:
+        for text in ["hitel", "kártyák bank", '"bank statement"', "kamat OR egyenleg"]:
+            q = whoosh_backend.constrain(parse_query(text).query, SearchQuery(text))
+            theirs = {searcher.stored_fields(hit.docnum)["doc_id"]: hit.score
+                      for hit in searcher.search(q, limit=None)}
+            ours = backend.search(SearchQuery(text, per_page=200))
+            assert ours.total == len(theirs) > 0
+            assert {h.doc_id: h.score for h in ours.hits} == pytest.approx(theirs, rel=1e-12)
 
 
 def test_prefix_on_folded_words(backend):
