@@ -54,6 +54,8 @@ HU_MIN_LATER_STEM = 5
 HIGHLIGHT_SCAN_CHARS = 200_000
 #: Highlighting stops looking after this many matched words.
 HIGHLIGHT_MAX_MATCHES = 2_000
+#: Words whose verdict (matches the query or not) a query keeps for its page's highlights.
+HIGHLIGHT_MAX_VERDICTS = 50_000
 
 _hu_stem = stemmer_for_language("hu")
 _en_stem = stemmer_for_language("en")
@@ -199,6 +201,8 @@ class ParsedQuery:
     prefixes: set[str] = field(default_factory=set)
     words: list[str] = field(default_factory=list)  # plain positive words (for suggestions)
     has_or: bool = False
+    #: Highlighting's memo of words judged (see ``highlight_passages``).
+    verdicts: dict[str, bool] = field(default_factory=dict, repr=False, compare=False)
 
     def matches(self, word: str) -> bool:
         """Tell whether a word of a text matches the query (for highlighting)."""
@@ -308,21 +312,40 @@ def parse_query(text: str) -> ParsedQuery:
 
 
 def highlight_passages(
-    text: str, matches: Callable[[str], bool], *, limit: int = 3, context: int = 70
+    text: str, matches: Callable[[str], bool], *, limit: int = 3, context: int = 70,
+    enough: int = 0, verdicts: dict[str, bool] | None = None,
 ) -> list[str]:
-    """Return up to ``limit`` escaped passages of text with matching words in <mark>."""
+    """Return up to ``limit`` escaped passages of text with matching words in <mark>.
+
+    Passages with more different matched words come first. With ``enough``, the scan stops
+    once ``limit`` passages hold that many different words each (the rest of the text could
+    not give better ones). ``verdicts`` keeps each word's verdict across the texts of a page.
+    """
     if limit < 1 or not text:
         return []
     text = text[:HIGHLIGHT_SCAN_CHARS]
     spans: list[tuple[int, int, str]] = []
-    verdicts: dict[str, bool] = {}  # a text repeats its words: judge each word once
+    if verdicts is None or len(verdicts) > HIGHLIGHT_MAX_VERDICTS:
+        verdicts = {}  # a text repeats its words: judge each word once
+    full, window_start, window_words = 0, -1, set()
     for m in WORD_RE.finditer(text):
         word = m.group()
         hit = verdicts.get(word)
         if hit is None:
             hit = verdicts[word] = len(word) <= MAX_WORD_CHARS and matches(word)
         if hit:
-            spans.append((m.start(), m.end(), fold(word)))
+            start, end = m.span()
+            folded = fold(word)
+            if window_start >= 0 and end - window_start > 2 * context:  # a passage is closed
+                if enough and len(window_words) >= enough:
+                    full += 1
+                    if full >= limit:
+                        break
+                window_start, window_words = -1, set()
+            if window_start < 0:
+                window_start = start
+            window_words.add(folded)
+            spans.append((start, end, folded))
             if len(spans) >= HIGHLIGHT_MAX_MATCHES:
                 break
     if not spans:

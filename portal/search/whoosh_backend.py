@@ -495,7 +495,9 @@ class WhooshBackend(SearchBackend):
         parsed = _parsed_for_highlight(query.text or "")
         if not (parsed.exact or parsed.stems or parsed.prefixes):
             return []
-        return analysis.highlight_passages(text, parsed.matches, limit=limit)
+        return analysis.highlight_passages(text, parsed.matches, limit=limit,
+                                           enough=len(parsed.exact) + len(parsed.prefixes),
+                                           verdicts=parsed.verdicts)
 
     def doc_ids(self) -> set[int]:
         """Return the ids of every indexed document (for consistency checks)."""

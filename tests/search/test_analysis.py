@@ -137,6 +137,27 @@ def test_highlight_limits_passages_and_prefers_more_distinct_words():
     assert all(len(p) < 400 for p in passages)
 
 
+def test_highlight_stops_scanning_once_enough_passages_hold_every_word():
+    filler = " lorem" * 60
+    text = f"alpha beta{filler} alpha beta{filler} alpha beta{filler} alpha omega"
+    judged: list[str] = []
+
+    def matches(word: str) -> bool:
+        judged.append(word)
+        return word in {"alpha", "beta"}
+
+    full = analysis.highlight_passages(text, matches, limit=2)
+    assert len(full) == 2 and "omega" in judged and judged.count("alpha") == 1  # memo
+    judged.clear()
+    verdicts: dict[str, bool] = {}
+    early = analysis.highlight_passages(text, matches, limit=2, enough=2, verdicts=verdicts)
+    assert early == full
+    assert "omega" not in judged  # two passages held both words: the rest was not read
+    judged.clear()
+    analysis.highlight_passages(text, matches, limit=2, enough=2, verdicts=verdicts)
+    assert judged == []  # every word already judged for this query
+
+
 def test_highlight_only_scans_the_start_of_huge_texts():
     text = "x " * (analysis.HIGHLIGHT_SCAN_CHARS // 2) + "needle"
     assert analysis.highlight_passages(text, parse_query("needle").matches) == []
