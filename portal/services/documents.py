@@ -11,11 +11,12 @@ from datetime import date
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from portal.db import utcnow
 from portal.domain.permissions import Perm
+from portal.models.clients import Client
 from portal.models.documents import DocType, Document, DocumentVersion, IndexTask, TextStatus
 from portal.search.extract import ACCEPTED, Extraction, extract, sniff
 from portal.services import audit
@@ -121,6 +122,18 @@ def _referenced(db: Session, sha256: str) -> bool:
     return bool(db.scalar(select(exists().where(DocumentVersion.sha256 == sha256))))
 
 
+def _lock_filing(db: Session, client_id: int) -> None:
+    """Make filings for one client take turns from here to their commit.
+
+    A no-op update of the client's row: PostgreSQL locks the row, SQLite takes its write
+    lock, so a second filing waits here and its duplicate check then sees the first one's
+    document (two copies of a file imported or uploaded at once are filed once).
+    """
+    db.execute(update(Client).where(Client.id == client_id)
+               .values(updated_at=Client.updated_at)  # changes nothing, not even this
+               .execution_options(synchronize_session=False))
+
+
 def find_duplicate(db: Session, client_id: int, sha256: str) -> int | None:
     """Return the id of a live document of this client holding this content, if any."""
     return db.scalar(
@@ -142,6 +155,7 @@ def file_document(
     name = clean_name(original_name)
     staged, mime, extraction = _stage_and_read(storage, stream, max_bytes, extractor)
     try:
+        _lock_filing(db, client.id)
         duplicate = find_duplicate(db, client.id, staged.sha256)
         if duplicate is not None:
             raise Refused("duplicate", existing=duplicate)
