@@ -203,13 +203,23 @@ class ParsedQuery:
     has_or: bool = False
     #: Highlighting's memo of words judged (see ``highlight_passages``).
     verdicts: dict[str, bool] = field(default_factory=dict, repr=False, compare=False)
+    _stem_starts: set[str] | None = field(default=None, repr=False, compare=False)
 
     def matches(self, word: str) -> bool:
-        """Tell whether a word of a text matches the query (for highlighting)."""
+        """Tell whether a word of a text matches the query (for highlighting).
+
+        Stemming every word of a page's texts was most of a search's own time, so a word is
+        stemmed only if it begins like one of the query's stems: the stemmers only take
+        endings off, and keep at least a word's first two letters.
+        """
         folded = fold(word)
-        if folded in self.exact or folded.startswith(tuple(self.prefixes)):
+        if folded in self.exact or (self.prefixes and folded.startswith(tuple(self.prefixes))):
             return True
-        return bool(self.stems) and not self.stems.isdisjoint(stems(word))
+        if not self.stems:
+            return False
+        if self._stem_starts is None:
+            self._stem_starts = {stem[:2] for stem in self.stems}
+        return folded[:2] in self._stem_starts and not self.stems.isdisjoint(stems(word))
 
 
 def word_query(word: str) -> Query:

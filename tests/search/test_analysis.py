@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from whoosh import query as wq
 
 from portal.search import analysis
@@ -161,3 +163,10 @@ def test_highlight_stops_scanning_once_enough_passages_hold_every_word():
 def test_highlight_only_scans_the_start_of_huge_texts():
     text = "x " * (analysis.HIGHLIGHT_SCAN_CHARS // 2) + "needle"
     assert analysis.highlight_passages(text, parse_query("needle").matches) == []
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet="aábcdeéfghiíjklmnoóöőpqrstuúüűvwxyzAÁÉŐŰ", min_size=2, max_size=14))
+def test_stems_keep_a_words_first_two_letters(word):
+    # Highlighting skips stemming words that do not begin like a query stem (matches()).
+    assert all(stem[:2] == analysis.fold(word)[:2] for stem in analysis.stems(word))
