@@ -85,8 +85,13 @@ class SearchBackend(Protocol):
     def search(self, query: SearchQuery) -> SearchResult:
         """Run a query; hits are ordered and paged as asked."""
 
-    def highlight(self, text: str, query: SearchQuery, *, limit: int = 3) -> list[str]:
-        """Return up to ``limit`` HTML-escaped passages of ``text``, matches in <mark>."""
+    def highlight(self, text: str, query: SearchQuery, *, limit: int = 3,
+                  whole: bool = False) -> list[str]:
+        """Return up to ``limit`` HTML-escaped passages of ``text``, matches in <mark>.
+
+        With ``whole`` (a short text such as a title) the text comes back entire as one
+        passage, or nothing comes back when no word of it matches.
+        """
 
     def rebuild(self, batches: Iterable[Sequence[IndexDoc]]) -> int:
         """Recreate the index from scratch from batches of documents; return the count."""

@@ -490,11 +490,15 @@ class WhooshBackend(SearchBackend):
             return None
         return fixed.strip() if _any(searcher, constrain(corrected.query, sq), hidden) else None
 
-    def highlight(self, text: str, query: SearchQuery, *, limit: int = 3) -> list[str]:
+    def highlight(self, text: str, query: SearchQuery, *, limit: int = 3,
+                  whole: bool = False) -> list[str]:
         """Return up to ``limit`` escaped passages of ``text`` with the matches in <mark>."""
         parsed = _parsed_for_highlight(query.text or "")
         if not (parsed.exact or parsed.stems or parsed.prefixes):
             return []
+        if whole:
+            return analysis.highlight_passages(text, parsed.matches, limit=1,
+                                               context=len(text), verdicts=parsed.verdicts)
         return analysis.highlight_passages(text, parsed.matches, limit=limit,
                                            enough=len(parsed.exact) + len(parsed.prefixes),
                                            verdicts=parsed.verdicts)

@@ -43,6 +43,8 @@ class DocSearch:
 class Found:
     document: Document
     passages: list[str]
+    #: The title with its matching words marked (escaped HTML), if any matched.
+    title: str | None = None
 
 
 @dataclass(frozen=True)
@@ -163,7 +165,8 @@ def search_documents(db: Session, actor: Actor, backend: SearchBackend, params: 
         if document is None:
             continue  # deleted or hidden since it was indexed: never shown
         passages = backend.highlight(document.current.text, query)
-        items.append(Found(document, passages))
+        title = backend.highlight(document.title, query, whole=True)
+        items.append(Found(document, passages, title[0] if title else None))
     return DocResults(
         items=items, total=result.total, page=query.page, per_page=per_page,
         partial=result.partial, suggestion=result.suggestion, error=result.error,

@@ -251,6 +251,15 @@ def test_search_page_and_fragment(app, db, staff, as_role, owner, pdf_bytes):
     assert "HX-Request" in fragment.headers["Vary"]
 
 
+def test_matching_title_words_are_marked_and_escaped(app, db, staff, as_role, owner, pdf_bytes):
+    clerk = as_role(Role.CLERK)
+    _upload(clerk, owner.id, [(pdf_bytes, "a.pdf")], title="<b>Hitelkártya</b> & nyilatkozat")
+    results = _search(clerk, "hitelkartyakat")
+    assert "&lt;b&gt;<mark>Hitelkártya</mark>&lt;/b&gt; &amp; nyilatkozat</a>" in results
+    plain = _search(clerk, "bankszamlakivonat")  # found in the text, not in the title
+    assert "&lt;b&gt;Hitelkártya&lt;/b&gt; &amp; nyilatkozat</a>" in plain
+
+
 def test_scans_are_filed_and_counted_as_without_text(app, db, staff, as_role, owner, tmp_path):
     from tests.pdfs import make_scanned_pdf
 
