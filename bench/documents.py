@@ -39,10 +39,10 @@ from bench.queries import measure, open_figures, query_classes
 from portal import create_app, migrate
 from portal.domain.permissions import Role
 from portal.domain.text import search_key
+from portal.filing.extract import bare_pdf_text
 from portal.models import Client, User
 from portal.models.documents import DocType, Document, DocumentVersion, TextStatus
 from portal.search.backend import SearchQuery
-from portal.search.extract import bare_pdf_text
 from portal.services import search as search_service
 from portal.services.base import Actor
 from portal.services.documents import FileMeta

@@ -71,6 +71,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config["SEARCH_INDEX_DIR"] = str(index_dir)
     app.extensions["search"] = whoosh_provider(index_dir)
     app.extensions["storage"] = Storage(storage)
+    try:  # what a killed worker left behind (another running process's files are kept)
+        app.extensions["storage"].remove_leftovers()
+    except OSError:
+        log.exception("could not remove leftover temporary files")
     app.session_interface = SessionInterface()
     if settings["PROXY_COUNT"]:
         n = settings["PROXY_COUNT"]

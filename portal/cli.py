@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 
@@ -22,6 +23,25 @@ def _create_app() -> Flask:
 
 
 main = FlaskGroup(create_app=_create_app, help="Credit Office Portal operations.")
+
+
+def committing(command):
+    """Run a command as one transaction: commit its session at the end, or roll back all of
+    it if it fails (a security event carried by the error is still written)."""
+
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        from portal.db import fail_request
+
+        try:
+            result = command(*args, **kwargs)
+        except BaseException as exc:
+            fail_request(exc)
+            raise
+        get_db().commit()
+        return result
+
+    return run
 
 
 @click.group("db", help="Database migrations.")
@@ -63,6 +83,7 @@ def users_group() -> None:
 @click.option("--language", type=click.Choice(["hu", "en"]), default=None)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @with_appcontext
+@committing
 def users_create(username, role, full_name, email, language, password_stdin) -> None:
     """Create a staff account; the password comes from a prompt or standard input."""
     from portal.services import users as users_service
@@ -90,6 +111,7 @@ def users_create(username, role, full_name, email, language, password_stdin) -> 
 @click.command("seed-demo")
 @click.option("--clients", default=200, show_default=True)
 @with_appcontext
+@committing
 def seed_demo(clients: int) -> None:
     """Load demo users and clients once; refused in production."""
     from portal.i18n import today
@@ -104,12 +126,14 @@ def seed_demo(clients: int) -> None:
     if report.already_present:
         click.echo("demo data already present: nothing to do")
         return
-    from portal.services import search as search_service
+    from portal.jobs import apply_index_queue
     from portal.services.demo_documents import seed_documents
 
     db = get_db()
     documents = seed_documents(db, current_app.extensions["storage"], today=today())
-    search_service.apply_pending(db, current_app.extensions["search"].get(), wait=True)
+    db.commit()
+    apply_index_queue(current_app.extensions["db_sessionmaker"],
+                      current_app.extensions["search"].get(), wait=True)
     click.echo(f"demo data loaded: {report.users_created} users, "
                f"{report.clients_created} clients, {documents} documents")
 
@@ -163,6 +187,7 @@ def search_group() -> None:
 @search_group.command("reindex")
 @click.option("--batch", default=500, show_default=True)
 @with_appcontext
+@committing
 def search_reindex(batch: int) -> None:
     """Rebuild the search index from the database, in batches."""
     from portal.models.documents import Document
@@ -180,29 +205,36 @@ def search_reindex(batch: int) -> None:
 @with_appcontext
 def search_apply() -> None:
     """Apply queued index work now (waits for the index writer)."""
-    from portal.services import search as search_service
+    from portal.jobs import apply_index_queue
 
-    done = search_service.apply_pending(get_db(), current_app.extensions["search"].get(),
-                                        wait=True)
+    done = apply_index_queue(current_app.extensions["db_sessionmaker"],
+                             current_app.extensions["search"].get(), wait=True)
     click.echo(f"applied index work for {done} documents")
 
 
 @click.command("check")
 @click.option("--quick", is_flag=True, help="Skip recomputing every file's SHA-256.")
+@click.option("--repair", is_flag=True,
+              help="Remove orphan files and leftover temporary files, then report.")
 @with_appcontext
-def check_command(quick: bool) -> None:
+def check_command(quick: bool, repair: bool) -> None:
     """Compare database, files on disk and search index; exit 1 on any difference."""
-    from portal.services.check import check
+    from portal.services import check as check_service
 
-    report = check(get_db(), current_app.extensions["storage"],
-                   current_app.extensions["search"].get(), verify_hashes=not quick)
+    storage = current_app.extensions["storage"]
+    backend = current_app.extensions["search"].get()
+    report = check_service.check(get_db(), storage, backend, verify_hashes=not quick)
+    if repair and (report.orphan_files or report.leftovers):
+        for name in check_service.repair(get_db(), storage, report):
+            click.echo(f"removed: {name}")
+        report = check_service.check(get_db(), storage, backend, verify_hashes=not quick)
     lines = (
         [f"missing file: document {d} version {n} ({s})" for d, n, s in report.missing_files]
         + [f"checksum mismatch: document {d} version {n} ({s})"
            for d, n, s in report.checksum_mismatches]
         + [f"orphan file (no version refers to it): {s}" for s in report.orphan_files]
-        + [f"stale temporary file from an interrupted upload: {n}"
-           for n in report.stale_temporaries]
+        + [f"leftover temporary file of an interrupted upload or extraction: {n}"
+           for n in report.leftovers]
         + [f"document missing from the index: {d}" for d in report.missing_from_index]
         + [f"index holds a document that is deleted or unknown: {d}"
            for d in report.extra_in_index]
@@ -210,13 +242,20 @@ def check_command(quick: bool) -> None:
     for line in lines:
         click.echo(line)
     if report.pending_tasks:
-        click.echo(f"note: {report.pending_tasks} documents wait in the index queue "
-                   "(`portal search apply`)")
+        click.echo(f"queued: {report.pending_tasks} documents wait in the index queue "
+                   "(applied with the next upload or search, or `portal search apply`)")
     click.echo(f"checked {report.versions_checked} file versions: "
                + ("no differences" if report.clean else f"{len(lines)} differences"))
+    get_db().rollback()
     if not report.clean:
-        click.echo("repair: `portal search reindex` rebuilds the index; missing or damaged "
-                   "files must come back from a backup", err=True)
+        hints = []
+        if report.orphan_files or report.leftovers:
+            hints.append("`portal check --repair` removes orphan and leftover files")
+        if report.missing_from_index or report.extra_in_index:
+            hints.append("`portal search reindex` rebuilds the index")
+        if report.missing_files or report.checksum_mismatches:
+            hints.append("missing or damaged files must come back from a backup")
+        click.echo("repair: " + "; ".join(hints), err=True)
         sys.exit(1)
 
 

@@ -6,11 +6,13 @@ never sees half a file; folders are 0700 and files 0600 (private to the portal's
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
 import re
 import secrets
+import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +27,41 @@ CHUNK = 1024 * 1024
 
 class TooLarge(Exception):
     """The file is larger than the configured limit."""
+
+
+class StorageUnavailable(OSError):
+    """The storage cannot take a file: the disk is full (``full``) or read-only."""
+
+    def __init__(self, reason: str, cause: OSError | None = None) -> None:
+        super().__init__(cause.errno if cause else errno.EIO, reason)
+        #: "full" or "read_only"
+        self.reason = reason
+
+
+def _unavailable(exc: OSError) -> StorageUnavailable | None:
+    """Return the StorageUnavailable an OSError means, if it means one."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StorageUnavailable("full", exc)
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return StorageUnavailable("read_only", exc)
+    return None
+
+
+#: Temporary files name the host and process that wrote them: ``upload-<host>-<pid>-<hex>``.
+_HOST = re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname())[:60] or "host"
+_TMP_NAME = re.compile(
+    r"upload-(?P<host>[A-Za-z0-9._]+)-(?P<pid>\d+)-[0-9a-f]+(?:\.[A-Za-z0-9_]+\.out)?")
+
+
+def _alive(pid: int) -> bool:
+    """Tell whether a process with this id runs on this host."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @dataclass(frozen=True)
@@ -54,9 +91,9 @@ class Storage:
         digest = hashlib.sha256()
         size = 0
         head = b""
-        tmp = self.tmp / f"upload-{os.getpid()}-{secrets.token_hex(8)}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        tmp = self.tmp / f"upload-{_HOST}-{os.getpid()}-{secrets.token_hex(8)}"
         try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as out:
                 while chunk := stream.read(CHUNK):
                     size += len(chunk)
@@ -68,20 +105,34 @@ class Storage:
                     out.write(chunk)
                 out.flush()
                 os.fsync(out.fileno())
-        except BaseException:
+        except BaseException as exc:
             tmp.unlink(missing_ok=True)
+            if isinstance(exc, OSError) and (unavailable := _unavailable(exc)):
+                raise unavailable from exc
             raise
         return Staged(tmp, digest.hexdigest(), size, head)
 
-    def commit(self, staged: Staged) -> Path:
-        """Move a staged file into its content address (a no-op if that content is there)."""
+    def place(self, staged: Staged) -> bool:
+        """Move a staged file into its content address; return False if that content was
+        there already (the staged copy is then dropped). Call it under the file's lock
+        (``services.files.claim``)."""
         final = self.path_for(staged.sha256)
-        final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if final.exists():
-            staged.path.unlink(missing_ok=True)
-        else:
+        try:
+            final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if final.exists():
+                staged.path.unlink(missing_ok=True)
+                return False
             os.replace(staged.path, final)
-        return final
+            fd = os.open(final.parent, os.O_RDONLY)
+            try:
+                os.fsync(fd)  # the rename itself survives a power cut
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            if unavailable := _unavailable(exc):
+                raise unavailable from exc
+            raise
+        return True
 
     def discard(self, staged: Staged) -> None:
         """Remove a staged file that will not be kept."""
@@ -108,7 +159,36 @@ class Storage:
             if _SHA.fullmatch(path.name):
                 yield path.name
 
-    def stale_temporaries(self, older_than: float = 3600) -> list[Path]:
-        """Return temporary files left by an upload that died more than ``older_than`` s ago."""
+    def leftovers(self, older_than: float = 24 * 3600) -> list[Path]:
+        """Return temporary files no running upload owns: written on this host by a process
+        that has ended, or (from any host of a shared storage) older than ``older_than`` s."""
         cutoff = time.time() - older_than
-        return [p for p in self.tmp.iterdir() if p.is_file() and p.stat().st_mtime < cutoff]
+        found = []
+        for path in self.tmp.iterdir():
+            if not path.is_file():
+                continue
+            match = _TMP_NAME.fullmatch(path.name)
+            mine = match is not None and match["host"] == _HOST
+            try:
+                old = path.stat().st_mtime < cutoff
+            except FileNotFoundError:
+                continue  # finished meanwhile
+            if old or (mine and not _alive(int(match["pid"]))) or (
+                    match is None and path.name.startswith("upload-")):
+                found.append(path)
+        return sorted(found)
+
+    def remove_leftovers(self) -> list[str]:
+        """Remove the temporary files no running upload owns (see ``leftovers``)."""
+        removed = []
+        for path in self.leftovers():
+            path.unlink(missing_ok=True)
+            removed.append(path.name)
+        if removed:
+            log.warning("removed %d leftover temporary files from %s", len(removed), self.tmp)
+        return removed
+
+    def free_bytes(self) -> int:
+        """Return the space left for files on the storage's file system."""
+        stats = os.statvfs(self.root)
+        return stats.f_bavail * stats.f_frsize

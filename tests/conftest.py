@@ -28,7 +28,8 @@ from portal.models import Client, ClientKind, ClientStatus, User
 from portal.services.clients import refresh_search_text
 
 PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
-PG_SCHEMA = "portal_test"
+#: Each concurrent run (a developer's and CI's, say) needs a schema of its own.
+PG_SCHEMA = os.environ.get("PORTAL_TEST_PG_SCHEMA", "portal_test")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 #: Every fixture user's password. Hashed with cheap scrypt parameters so tests stay fast.

@@ -3,7 +3,14 @@
 from portal.domain.onboarding import Step
 from portal.models.audit import AuditEvent
 from portal.models.clients import Client, ClientKind, ClientStatus, OnboardingStep
-from portal.models.documents import DocType, Document, DocumentVersion, IndexTask, TextStatus
+from portal.models.documents import (
+    DocType,
+    Document,
+    DocumentVersion,
+    IndexTask,
+    StoredFile,
+    TextStatus,
+)
 from portal.models.users import User, UserSession
 
 __all__ = [
@@ -17,6 +24,7 @@ __all__ = [
     "IndexTask",
     "OnboardingStep",
     "Step",
+    "StoredFile",
     "TextStatus",
     "User",
     "UserSession",

@@ -106,6 +106,21 @@ class DocumentVersion(Base):
     uploaded_by: Mapped[User | None] = relationship()
 
 
+class StoredFile(Base):
+    """One file in content-addressed storage; its row is the lock that filing and removal take.
+
+    Filing a version locks this row (creating it) before it puts the file in place; removing a
+    file locks it and checks, under the lock, that no version refers to the content any more.
+    So emptying the trash can never delete a file that a filing of the same content at the
+    same moment is about to point at.
+    """
+
+    __tablename__ = "stored_files"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class IndexTask(Base):
     """Index work recorded in the same transaction as the change; applied by any process.
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -42,9 +42,18 @@ SYSTEM = Actor(None)
 
 
 class ServiceError(Exception):
-    """Base of the errors a view turns into an HTTP status."""
+    """Base of the errors a view turns into an HTTP status.
+
+    ``keep``, when set, writes what must be kept although the change is refused (the audit
+    row of a denied read): the transaction boundary rolls back, calls ``keep(session)`` and
+    commits that alone.
+    """
 
     status = 400
+
+    def __init__(self, *args: object, keep: Callable[[Session], object] | None = None) -> None:
+        super().__init__(*args)
+        self.keep = keep
 
 
 class NotFound(ServiceError):

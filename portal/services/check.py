@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.models.documents import Document, DocumentVersion
+from portal.models.documents import Document, DocumentVersion, IndexTask
 from portal.search.backend import SearchBackend
-from portal.services.search import pending_count
+from portal.services import files
 from portal.storage import Storage
 
 
@@ -19,22 +19,27 @@ class CheckReport:
     missing_files: list[tuple[int, int, str]] = field(default_factory=list)
     checksum_mismatches: list[tuple[int, int, str]] = field(default_factory=list)
     orphan_files: list[str] = field(default_factory=list)
-    stale_temporaries: list[str] = field(default_factory=list)
+    #: Temporary files of uploads and text extractions that no running process owns.
+    leftovers: list[str] = field(default_factory=list)
     missing_from_index: list[int] = field(default_factory=list)
     extra_in_index: list[int] = field(default_factory=list)
+    #: Documents whose index work is queued: not a difference, just not applied yet.
     pending_tasks: int = 0
     versions_checked: int = 0
+    #: What ``repair`` removed (orphan files and leftovers).
+    repaired: list[str] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
         return not (self.missing_files or self.checksum_mismatches or self.orphan_files
-                    or self.stale_temporaries or self.missing_from_index or self.extra_in_index)
+                    or self.leftovers or self.missing_from_index or self.extra_in_index)
 
 
 def check(db: Session, storage: Storage, backend: SearchBackend, *, verify_hashes: bool = True,
           progress: Callable[[int], None] | None = None) -> CheckReport:
     """Check that every version has its file (with the right SHA-256), every file its version,
-    and the index holds exactly the live documents (queued work counts as not yet applied)."""
+    no temporary file is left over, and the index holds exactly the live documents (a document
+    with queued index work is counted as queued, not as a difference)."""
     report = CheckReport()
     referenced: set[str] = set()
     rows = db.execute(select(DocumentVersion.document_id, DocumentVersion.number,
@@ -49,10 +54,21 @@ def check(db: Session, storage: Storage, backend: SearchBackend, *, verify_hashe
         if progress:
             progress(1)
     report.orphan_files = sorted(set(storage.stored()) - referenced)
-    report.stale_temporaries = sorted(p.name for p in storage.stale_temporaries())
+    report.leftovers = [p.name for p in storage.leftovers()]
     live = set(db.scalars(select(Document.id).where(Document.deleted_at.is_(None))))
+    queued = set(db.scalars(select(IndexTask.document_id).distinct()))
     indexed = backend.doc_ids()
-    report.missing_from_index = sorted(live - indexed)
-    report.extra_in_index = sorted(indexed - live)
-    report.pending_tasks = pending_count(db)
+    report.missing_from_index = sorted(live - indexed - queued)
+    report.extra_in_index = sorted(indexed - live - queued)
+    report.pending_tasks = len(queued)
     return report
+
+
+def repair(db: Session, storage: Storage, report: CheckReport) -> list[str]:
+    """Remove what ``check`` found that nothing needs: orphan files (each under its lock, and
+    only if still unreferenced) and leftover temporary files. Return what was removed."""
+    removed = files.release(db.get_bind(), storage, report.orphan_files)
+    for name in report.leftovers:
+        (storage.tmp / name).unlink(missing_ok=True)
+    report.repaired = removed + report.leftovers
+    return report.repaired

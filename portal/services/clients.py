@@ -12,12 +12,12 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from portal.domain.identifiers import InvalidIdentifier, normalise_tax_id
 from portal.domain.onboarding import STEPS, Step, due_date
-from portal.domain.permissions import Perm, Role, may_see_client
+from portal.domain.permissions import Perm, Role
 from portal.domain.text import fold, search_key
 from portal.models.clients import Client, ClientKind, ClientStatus, OnboardingStep
 from portal.models.users import User
-from portal.services import audit
-from portal.services.base import Actor, Conflict, Forbidden, NotFound, Page, paginate
+from portal.services import audit, authz
+from portal.services.base import Actor, Conflict, NotFound, Page, paginate
 
 OPEN_STATUSES = (ClientStatus.PROSPECT, ClientStatus.ONBOARDING)
 SORTS = {
@@ -121,22 +121,10 @@ def get_client(db: Session, actor: Actor, client_id: int, *, audit_read: bool = 
     client = db.get(Client, client_id)
     if client is None:
         raise NotFound("no such client")
-    role = actor.role
-    if actor.user is not None and (
-        role is None
-        or not may_see_client(
-            role, actor.user.id, restricted=client.restricted,
-            coordinator_id=client.coordinator_id,
-        )
-    ):
-        audit.record(db, actor, "client.view_denied", object_type="client",
-                     object_id=client.id, object_label=client.number)
-        db.commit()
-        raise Forbidden("restricted client")
+    authz.require_client(actor, client)
     if client.restricted and audit_read:
         audit.record(db, actor, "client.view", object_type="client", object_id=client.id,
                      object_label=client.number)
-        db.commit()
     return client
 
 
@@ -178,7 +166,6 @@ def create_client(
     refresh_search_text(client)
     audit.record(db, actor, "client.create", object_type="client", object_id=client.id,
                  object_label=client.number, details=audit.diff({}, fields))
-    db.commit()
     return client
 
 
@@ -202,9 +189,8 @@ def update_client(
     audit.record(db, actor, "client.update", object_type="client", object_id=client.id,
                  object_label=client.number, details=changes)
     try:
-        db.commit()
+        db.flush()
     except StaleDataError as exc:
-        db.rollback()
         raise Conflict("changed by someone else") from exc
     return client
 
@@ -222,6 +208,5 @@ def set_step(db: Session, actor: Actor, client_id: int, step: Step, done: bool) 
     audit.record(db, actor, "onboarding.tick" if done else "onboarding.untick",
                  object_type="client", object_id=client.id, object_label=client.number,
                  details={"step": step.value})
-    db.commit()
-    db.refresh(client)
+    db.flush()
     return client

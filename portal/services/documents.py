@@ -11,18 +11,19 @@ from datetime import date
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlalchemy import exists, func, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, defer, selectinload
 
-from portal.db import utcnow
+from portal.db import on_commit, utcnow
 from portal.domain.permissions import Perm
+from portal.filing.extract import Extraction, extract
+from portal.filing.sniff import claimed_type, is_markup, sniff
 from portal.models.clients import Client
 from portal.models.documents import DocType, Document, DocumentVersion, IndexTask, TextStatus
-from portal.search.extract import ACCEPTED, Extraction, extract, sniff
-from portal.services import audit
-from portal.services.base import Actor, Forbidden, NotFound, ServiceError
+from portal.services import audit, authz, files
+from portal.services.base import Actor, NotFound, ServiceError
 from portal.services.clients import get_client
-from portal.storage import Storage, TooLarge
+from portal.storage import Staged, Storage, TooLarge
 
 log = logging.getLogger(__name__)
 
@@ -30,19 +31,34 @@ Extractor = Callable[[Path, str], Extraction]
 
 
 class Refused(ServiceError):
-    """A file that is not filed; ``reason`` is one of the REASONS keys."""
+    """A file that is not filed; ``reason`` is one of REASONS."""
 
     status = 422
 
-    def __init__(self, reason: str, detail: str | None = None, existing: int | None = None):
+    def __init__(self, reason: str, detail: str | None = None, existing: int | None = None,
+                 claimed: str | None = None, actual: str | None = None):
         super().__init__(reason)
         self.reason = reason
         self.detail = detail
         #: For duplicates: the id of the document that already holds this content.
         self.existing = existing
+        #: For a name that claims another kind: what the name says and what the content is
+        #: (MIME types).
+        self.claimed = claimed
+        self.actual = actual
 
 
-REASONS = ("empty", "type", "too_large", "unreadable", "duplicate")
+REASONS = ("empty", "type", "markup", "mismatch", "too_large", "unreadable", "duplicate")
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """An upload read and judged: staged in the storage's temporary folder, not yet filed."""
+
+    staged: Staged
+    name: str
+    mime: str
+    extraction: Extraction
 
 
 @dataclass(frozen=True)
@@ -75,7 +91,14 @@ def normalise_tags(raw: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
     return tuple(seen)[:20]
 
 
-def _stage_and_read(storage: Storage, stream: BinaryIO, max_bytes: int, extractor: Extractor):
+def read_upload(storage: Storage, stream: BinaryIO, original_name: str | None, *,
+                max_bytes: int, extractor: Extractor = extract) -> Incoming:
+    """Stage an upload and judge it by its content (and what its name claims); extract its
+    text. Raises Refused with the reason, or StorageUnavailable; keeps nothing then."""
+    name = clean_name(original_name)
+    claimed = claimed_type(name)
+    if claimed == "never":
+        raise Refused("type")
     try:
         staged = storage.stage(stream, max_bytes)
     except TooLarge as exc:
@@ -84,42 +107,29 @@ def _stage_and_read(storage: Storage, stream: BinaryIO, max_bytes: int, extracto
         if staged.size == 0:
             raise Refused("empty")
         mime = sniff(staged.head)
-        if mime not in ACCEPTED:
-            raise Refused("type")
+        if mime is None:
+            raise Refused("markup" if is_markup(staged.head) else "type")
+        if claimed is not None and claimed != mime:
+            raise Refused("mismatch", claimed=claimed, actual=mime)
         extraction = extractor(staged.path, mime)
         if extraction.status == "unreadable":
-            raise Refused("unreadable", extraction.reason)
+            markup = extraction.reason == "markup"
+            raise Refused("markup" if markup else "unreadable", extraction.reason)
     except BaseException:
         storage.discard(staged)
         raise
-    return staged, mime, extraction
+    return Incoming(staged, name, mime, extraction)
 
 
-def _version(staged, mime: str, name: str, extraction: Extraction, actor: Actor,
-             number: int) -> DocumentVersion:
+def _version(incoming: Incoming, actor: Actor, number: int) -> DocumentVersion:
+    extraction = incoming.extraction
     return DocumentVersion(
-        number=number, sha256=staged.sha256, size=staged.size, mime=mime,
-        original_name=name, text_status=TextStatus(extraction.status),
+        number=number, sha256=incoming.staged.sha256, size=incoming.staged.size,
+        mime=incoming.mime, original_name=incoming.name,
+        text_status=TextStatus(extraction.status),
         text=extraction.text if extraction.status == "text" else "",
         pages=extraction.pages, uploaded_by_id=actor.user_id,
     )
-
-
-def _store_and_commit(db: Session, storage: Storage, staged) -> None:
-    """Put the file in place, then commit; if the commit fails, take a new file away again."""
-    is_new = not storage.exists(staged.sha256)
-    storage.commit(staged)
-    try:
-        db.commit()
-    except BaseException:
-        db.rollback()
-        if is_new and not _referenced(db, staged.sha256):
-            storage.remove(staged.sha256)
-        raise
-
-
-def _referenced(db: Session, sha256: str) -> bool:
-    return bool(db.scalar(select(exists().where(DocumentVersion.sha256 == sha256))))
 
 
 def _lock_filing(db: Session, client_id: int) -> None:
@@ -150,35 +160,48 @@ def file_document(
     original_name: str | None, meta: FileMeta, *, max_bytes: int,
     extractor: Extractor = extract,
 ) -> Document:
-    """File one uploaded file for a client, or raise Refused with the reason; nothing half-done."""
+    """File one uploaded file for a client, or raise Refused with the reason."""
     client = get_client(db, actor, client_id, audit_read=False)
-    name = clean_name(original_name)
-    staged, mime, extraction = _stage_and_read(storage, stream, max_bytes, extractor)
+    authz.require(actor, Perm.DOCUMENTS_FILE, client=client)
+    incoming = read_upload(storage, stream, original_name, max_bytes=max_bytes,
+                           extractor=extractor)
     try:
-        _lock_filing(db, client.id)
-        duplicate = find_duplicate(db, client.id, staged.sha256)
-        if duplicate is not None:
-            raise Refused("duplicate", existing=duplicate)
-        title = (meta.title or "").strip() or name.rsplit(".", 1)[0] or name
-        document = Document(
-            client_id=client.id, doc_type=meta.doc_type, title=title[:300],
-            tags="|" + "|".join(meta.tags) + "|" if meta.tags else "", doc_date=meta.doc_date,
-            created_by_id=actor.user_id,
-        )
-        document.versions.append(_version(staged, mime, name, extraction, actor, 1))
-        db.add(document)
-        db.flush()
-        db.add(IndexTask(document_id=document.id, action="index"))
-        audit.record(db, actor, "document.upload", object_type="document",
-                     object_id=document.id, object_label=f"{client.number} {title}"[:200],
-                     details={"file": name, "size": staged.size, "type": meta.doc_type.value,
-                              "text": extraction.status})
-        _store_and_commit(db, storage, staged)
-    except BaseException:
-        storage.discard(staged)  # a no-op once the file was moved into place
-        raise
-    log.info("filed document %s for %s (%s, %s bytes)", document.id, client.number, mime,
-             staged.size)
+        return file_incoming(db, actor, storage, client.id, incoming, meta)
+    finally:
+        storage.discard(incoming.staged)  # a no-op once the file was moved into place
+
+
+def file_incoming(db: Session, actor: Actor, storage: Storage, client_id: int,
+                  incoming: Incoming, meta: FileMeta) -> Document:
+    """File a read upload for a client: the document, its file, index work and audit row.
+
+    Flushes only; the caller's transaction commits (or, rolled back, takes a new file away).
+    """
+    client = get_client(db, actor, client_id, audit_read=False)
+    authz.require(actor, Perm.DOCUMENTS_FILE, client=client)
+    _lock_filing(db, client.id)
+    duplicate = find_duplicate(db, client.id, incoming.staged.sha256)
+    if duplicate is not None:
+        raise Refused("duplicate", existing=duplicate)
+    name = incoming.name
+    title = (meta.title or "").strip() or name.rsplit(".", 1)[0] or name
+    document = Document(
+        client_id=client.id, doc_type=meta.doc_type, title=title[:300],
+        tags="|" + "|".join(meta.tags) + "|" if meta.tags else "", doc_date=meta.doc_date,
+        created_by_id=actor.user_id,
+    )
+    document.versions.append(_version(incoming, actor, 1))
+    db.add(document)
+    db.flush()
+    files.claim(db, storage, incoming.staged)
+    db.add(IndexTask(document_id=document.id, action="index"))
+    audit.record(db, actor, "document.upload", object_type="document",
+                 object_id=document.id, object_label=f"{client.number} {title}"[:200],
+                 details={"file": name, "size": incoming.staged.size,
+                          "type": meta.doc_type.value, "text": incoming.extraction.status})
+    db.flush()
+    log.info("filed document %s for %s (%s, %s bytes)", document.id, client.number,
+             incoming.mime, incoming.staged.size)
     return document
 
 
@@ -188,27 +211,29 @@ def add_version(
 ) -> DocumentVersion:
     """Add a corrected file as the document's new version; the old versions are kept."""
     document = get_document(db, actor, document_id, audit_action=None)
+    authz.require(actor, Perm.DOCUMENTS_FILE, client=document.client)
     if document.deleted_at is not None:
         raise NotFound("document is in the trash")
-    name = clean_name(original_name)
-    staged, mime, extraction = _stage_and_read(storage, stream, max_bytes, extractor)
+    incoming = read_upload(storage, stream, original_name, max_bytes=max_bytes,
+                           extractor=extractor)
     try:
-        if staged.sha256 == document.current.sha256:
+        if incoming.staged.sha256 == document.current.sha256:
             raise Refused("duplicate", existing=document.id)
+        _lock_filing(db, document.client_id)
         number = (db.scalar(select(func.max(DocumentVersion.number))
                             .where(DocumentVersion.document_id == document.id)) or 0) + 1
-        version = _version(staged, mime, name, extraction, actor, number)
-        version.document_id = document.id
-        db.add(version)
+        version = _version(incoming, actor, number)
+        document.versions.insert(0, version)
+        db.flush()
+        files.claim(db, storage, incoming.staged)
         db.add(IndexTask(document_id=document.id, action="index"))
         audit.record(db, actor, "document.version", object_type="document",
                      object_id=document.id, object_label=document.title[:200],
-                     details={"file": name, "version": number, "text": extraction.status})
-        _store_and_commit(db, storage, staged)
-    except BaseException:
-        storage.discard(staged)
-        raise
-    db.refresh(document)
+                     details={"file": incoming.name, "version": number,
+                              "text": incoming.extraction.status})
+        db.flush()
+    finally:
+        storage.discard(incoming.staged)
     return version
 
 
@@ -225,7 +250,6 @@ def get_document(db: Session, actor: Actor, document_id: int, *,
     if audit_action:
         audit.record(db, actor, audit_action, object_type="document", object_id=document.id,
                      object_label=document.title[:200])
-        db.commit()
     return document
 
 
@@ -242,20 +266,20 @@ def get_version(document: Document, number: int | None) -> DocumentVersion:
 def trash(db: Session, actor: Actor, document_id: int) -> Document:
     """Move a document to the trash: hidden and unsearchable, but kept."""
     document = get_document(db, actor, document_id, audit_action=None)
+    authz.require(actor, Perm.DOCUMENTS_FILE, client=document.client)
     document.deleted_at = utcnow()
     document.deleted_by_id = actor.user_id
     db.add(IndexTask(document_id=document.id, action="delete"))
     audit.record(db, actor, "document.trash", object_type="document", object_id=document.id,
                  object_label=document.title[:200])
-    db.commit()
+    db.flush()
     return document
 
 
 def restore(db: Session, actor: Actor, document_id: int) -> Document:
     """Bring a document back from the trash."""
-    if not actor.can(Perm.DOCUMENTS_TRASH):
-        raise Forbidden("only managers restore documents")
     document = get_document(db, actor, document_id, audit_action=None, trashed=True)
+    authz.require(actor, Perm.DOCUMENTS_TRASH, client=document.client)
     if document.deleted_at is None:
         return document
     document.deleted_at = None
@@ -263,33 +287,36 @@ def restore(db: Session, actor: Actor, document_id: int) -> Document:
     db.add(IndexTask(document_id=document.id, action="index"))
     audit.record(db, actor, "document.restore", object_type="document", object_id=document.id,
                  object_label=document.title[:200])
-    db.commit()
+    db.flush()
     return document
 
 
-def trashed(db: Session) -> list[Document]:
+def trashed(db: Session, actor: Actor) -> list[Document]:
     """Return the documents in the trash, most recently deleted first."""
+    authz.require(actor, Perm.DOCUMENTS_TRASH)
     stmt = (select(Document).where(Document.deleted_at.is_not(None))
             .options(selectinload(Document.client), selectinload(Document.deleted_by),
-                     selectinload(Document.versions))
+                     selectinload(Document.versions).options(defer(DocumentVersion.text)))
             .order_by(Document.deleted_at.desc()))
     return list(db.scalars(stmt))
 
 
 def empty_trash(db: Session, actor: Actor, storage: Storage) -> int:
-    """Delete the trashed documents for good; their files go when nothing else refers to them."""
-    if not actor.can(Perm.DOCUMENTS_TRASH):
-        raise Forbidden("only managers empty the trash")
-    documents = trashed(db)
+    """Delete the trashed documents for good; their files go when nothing else refers to them.
+
+    Rows first; once they are committed, each file is removed under its lock if no version
+    refers to it any more (``files.release``), so a filing of the same content at the same
+    moment keeps its file. A crash in between leaves an orphan file that ``portal check``
+    reports and ``portal check --repair`` removes, never a row without its file.
+    """
+    authz.require(actor, Perm.DOCUMENTS_TRASH)
+    documents = trashed(db, actor)
     digests = {v.sha256 for d in documents for v in d.versions}
     for document in documents:
         audit.record(db, actor, "document.purge", object_type="document",
                      object_id=document.id, object_label=document.title[:200])
         db.delete(document)
-    db.commit()
-    # Rows first, files after: a crash in between leaves an orphan file (reported by
-    # `portal check`), never a row without its file.
-    for sha256 in digests:
-        if not _referenced(db, sha256):
-            storage.remove(sha256)
+    db.flush()
+    engine = db.get_bind()
+    on_commit(db, lambda: files.release(engine, storage, digests))
     return len(documents)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from portal.db import transaction
 from portal.search.backend import SearchBackend
 from portal.services import search as search_service
 from portal.services.base import SYSTEM, Actor
@@ -56,18 +57,18 @@ def import_files(
     """
 
     def file_one(path: Path) -> str | None:
-        with sessions() as session, open(path, "rb") as stream:
-            try:
+        # Each file is a unit of work of its own: filed and committed, or refused and gone.
+        try:
+            with open(path, "rb") as stream, transaction(sessions) as session:
                 file_document(session, actor, storage, client_id, stream, path.name, meta,
                               max_bytes=max_bytes)
-            except Refused as exc:
-                session.rollback()
-                return exc.reason + (f" ({exc.detail})" if exc.detail else "")
+        except Refused as exc:
+            return exc.reason + (f" ({exc.detail})" if exc.detail else "")
         return None
 
     summary = ImportSummary()
     unindexed = 0
-    with sessions() as db, ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures: dict[Future, Path] = {pool.submit(file_one, path): path for path in files}
         waiting = set(futures)
         try:
@@ -86,14 +87,15 @@ def import_files(
                     if progress:
                         progress(path)
                 if unindexed >= index_every and waiting:
-                    search_service.apply_pending(db, backend, wait=True)
+                    jobs.apply_index_queue(sessions, backend, wait=True)
                     unindexed = 0
         except BaseException:
             for future in waiting:
                 future.cancel()
             raise
-        search_service.apply_pending(db, backend, wait=True)
-        summary.indexed = search_service.pending_count(db) == 0
+        jobs.apply_index_queue(sessions, backend, wait=True)
+        with sessions() as db:
+            summary.indexed = search_service.pending_count(db) == 0
     log.info("imported for client %s: %d filed, %d duplicates, %d refused", client_id,
              summary.filed, summary.duplicates, len(summary.refused))
     return summary

@@ -191,34 +191,30 @@ def _load(db: Session, ids: Sequence[int]) -> dict[int, Document]:
     return {d.id: d for d in db.scalars(stmt)}
 
 
-def apply_pending(db: Session, backend: SearchBackend, *, batch: int = 200,
-                  wait: bool = False) -> int:
-    """Apply queued index work; return how many documents were done.
-
-    Without ``wait`` it gives up at once when another process holds the index writer: that
-    process, or the next one, will apply the rest. A task row is deleted only after the index
-    committed it.
-    """
-    done = 0
-    while True:
-        tasks = db.scalars(select(IndexTask).order_by(IndexTask.id).limit(batch)).all()
-        if not tasks:
-            return done
-        last_id = tasks[-1].id
-        ids = sorted({t.document_id for t in tasks})
-        live = _load(db, ids)
-        docs = [index_doc(live[i]) for i in ids if i in live]
-        gone = [i for i in ids if i not in live]
-        if wait:
-            backend.delete(gone)
-            backend.index(docs)
-        elif not backend.try_index(docs, gone):
-            log.info("index writer busy: %s tasks left for its holder", len(tasks))
-            return done
-        db.execute(delete(IndexTask).where(IndexTask.id <= last_id,
-                                           IndexTask.document_id.in_(ids)))
-        db.commit()
-        done += len(ids)
+def apply_batch(db: Session, backend: SearchBackend, *, batch: int = 200,
+                wait: bool = False) -> int | None:
+    """Apply the oldest queued index work; return how many documents were done (0: queue
+    empty), or None when another process holds the index writer (it, or the next one, will
+    apply the rest). The done task rows are deleted in ``db``'s transaction, after the index
+    committed them: a crash in between leaves them queued, and applying twice is harmless."""
+    tasks = db.scalars(select(IndexTask).order_by(IndexTask.id).limit(batch)).all()
+    if not tasks:
+        return 0
+    last_id = tasks[-1].id
+    ids = sorted({t.document_id for t in tasks})
+    live = _load(db, ids)
+    docs = [index_doc(live[i]) for i in ids if i in live]
+    gone = [i for i in ids if i not in live]
+    if wait:
+        backend.delete(gone)
+        backend.index(docs)
+    elif not backend.try_index(docs, gone):
+        log.info("index writer busy: %s tasks left for its holder", len(tasks))
+        return None
+    db.execute(delete(IndexTask).where(IndexTask.id <= last_id,
+                                       IndexTask.document_id.in_(ids)))
+    db.flush()
+    return len(ids)
 
 
 def live_documents(db: Session, batch: int = 500) -> Iterator[list[IndexDoc]]:
@@ -248,7 +244,7 @@ def reindex(db: Session, backend: SearchBackend, *, batch: int = 500,
 
     count = backend.rebuild(batches())
     db.execute(delete(IndexTask).where(IndexTask.id <= started_at))
-    db.commit()
+    db.flush()
     return count
 
 

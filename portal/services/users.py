@@ -106,7 +106,6 @@ def create_user(db: Session, actor: Actor, data: UserData, password: str) -> Use
         db, actor, "user.create", object_type="user", object_id=user.id, object_label=username,
         details={"role": data.role.value},
     )
-    db.commit()
     log.info("user %s created by %s", username, actor.username)
     return user
 
@@ -137,7 +136,6 @@ def update_user(db: Session, actor: Actor, user_id: int, data: UserData) -> User
             db, actor, "user.update", object_type="user", object_id=user.id,
             object_label=user.username, details=changes,
         )
-    db.commit()
     return user
 
 
@@ -149,7 +147,6 @@ def set_password(db: Session, actor: Actor, user_id: int, password: str) -> User
     revoke_sessions(db, user)
     audit.record(db, actor, "user.password_reset", object_type="user", object_id=user.id,
                  object_label=user.username)
-    db.commit()
     return user
 
 
@@ -167,7 +164,6 @@ def change_own_password(
     audit.record(db, actor, "auth.password_change", object_type="user", object_id=user.id,
                  object_label=user.username)
     token = _open_session(db, user, actor.ip, None, hours)
-    db.commit()
     return token
 
 
@@ -179,7 +175,6 @@ def set_language(db: Session, actor: Actor, language: str | None) -> None:
         audit.record(db, actor, "user.language", object_type="user", object_id=user.id,
                      object_label=user.username, details={"language": [user.language, language]})
         user.language = language
-    db.commit()
 
 
 # Login sessions --------------------------------------------------------------------------
@@ -192,7 +187,6 @@ def authenticate(db: Session, username: str, password: str, ip: str | None) -> U
     if user is None or not ok or not user.active:
         audit.record(db, Actor(None, ip), "auth.login_failed",
                      object_label=username.strip().lower()[:64])
-        db.commit()
         log.warning("failed login for %r from %s", username[:64], ip)
         return None
     return user
@@ -206,7 +200,6 @@ def start_session(
     user.last_login_at = utcnow()
     audit.record(db, Actor(user, ip), "auth.login", object_type="user", object_id=user.id,
                  object_label=user.username)
-    db.commit()
     log.info("login %s from %s", user.username, ip)
     return token
 
@@ -252,7 +245,6 @@ def end_session(db: Session, actor: Actor, token: str | None) -> None:
         )
     audit.record(db, actor, "auth.logout", object_type="user", object_id=actor.user_id,
                  object_label=actor.username)
-    db.commit()
 
 
 def revoke_sessions(db: Session, user: User) -> None:

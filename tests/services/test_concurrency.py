@@ -6,9 +6,9 @@ import multiprocessing
 from datetime import date
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import sessionmaker
 
-from portal.db import make_engine
+from portal.db import make_engine, transaction
 from portal.models import AuditEvent, Client, ClientKind, ClientStatus
 from portal.services.base import SYSTEM
 from portal.services.clients import ClientData, create_client
@@ -26,11 +26,11 @@ def _create_clients(url: str, worker: int) -> list[str]:
                           postal_code=None, city=None, street=None, phone=None, email=None,
                           employer=None, income_minor=None, income_currency="HUF",
                           status=ClientStatus.PROSPECT)
-        with Session(engine, expire_on_commit=False) as db:
-            try:
+        try:
+            with transaction(sessionmaker(engine, expire_on_commit=False)) as db:
                 create_client(db, SYSTEM, data, today=date(2026, 11, 30), onboarding_days=10)
-            except Exception as exc:  # noqa: BLE001 - reported by the assertion below
-                failures.append(repr(exc)[:300])
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            failures.append(repr(exc)[:300])
     engine.dispose()
     return failures
 

@@ -114,7 +114,7 @@ _KILLED_UPLOAD = textwrap.dedent("""
     from sqlalchemy.orm import Session
     from portal.db import make_engine
     from portal.models.documents import DocType
-    from portal.search.extract import Extraction
+    from portal.filing.extract import Extraction
     from portal.services.base import SYSTEM
     from portal.services.documents import FileMeta, file_document
     from portal.storage import Storage

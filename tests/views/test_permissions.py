@@ -51,6 +51,7 @@ def test_role_route_matrix(app, db, staff, as_role, role):
     row = make_client(db, "Matrix Client")  # id 1, unrestricted
     file_document(db, SYSTEM, app.extensions["storage"], row.id, io.BytesIO(b"matrix note"),
                   "note.txt", FileMeta(DocType.OTHER), max_bytes=10**6)  # document 1
+    db.commit()
     client = as_role(role)
     token = csrf_token(client, "/account/")
     checked = 0

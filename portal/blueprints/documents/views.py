@@ -13,6 +13,7 @@ from portal.blueprints.documents import bp
 from portal.blueprints.documents.forms import TYPE_LABELS, SearchForm, UploadForm
 from portal.db import get_db
 from portal.domain.permissions import Perm
+from portal.jobs import apply_index_queue
 from portal.models.clients import Client
 from portal.models.documents import DocType, Document
 from portal.rendering import render
@@ -21,6 +22,7 @@ from portal.services import clients as clients_service
 from portal.services import documents as documents_service
 from portal.services import search as search_service
 from portal.services.documents import FileMeta, Refused
+from portal.storage import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +46,10 @@ def _apply_index_work_after(response):
     app = current_app._get_current_object()
 
     def run() -> None:
-        with app.app_context():
-            try:
-                search_service.apply_pending(get_db(), app.extensions["search"].get())
-            except Exception:  # noqa: BLE001 - the queue keeps the work for the next try
-                log.exception("applying index work failed; it stays queued")
+        try:
+            apply_index_queue(app.extensions["db_sessionmaker"], app.extensions["search"].get())
+        except Exception:  # noqa: BLE001 - the queue keeps the work for the next try
+            log.exception("applying index work failed; it stays queued")
 
     response.call_on_close(run)
     return response
@@ -64,7 +65,12 @@ class Outcome:
 @bp.post("/clients/<int:client_id>/documents")
 @requires(Perm.DOCUMENTS_FILE)
 def upload(client_id: int):
-    """File one or many uploaded files for a client; each refused file gets its reason."""
+    """File one or many uploaded files for a client; each file's outcome is reported as it is.
+
+    Every file is read and judged first (text extraction can take seconds); then all are filed
+    in the request's one transaction, each in a savepoint, so a refused file leaves nothing
+    and the others are filed.
+    """
     db = get_db()
     client = clients_service.get_client(db, actor(), client_id, audit_read=False)
     form = UploadForm()
@@ -77,23 +83,47 @@ def upload(client_id: int):
             tags=documents_service.normalise_tags(form.tags.data or ""),
             doc_date=form.doc_date.data,
         )
+        read: list[tuple[int, documents_service.Incoming]] = []
         for upload_file in files:
             name = documents_service.clean_name(upload_file.filename)
             try:
-                document = documents_service.file_document(
-                    db, actor(), _storage(), client.id, upload_file.stream,
-                    upload_file.filename, meta, max_bytes=_max_bytes(),
-                )
-                outcomes.append(Outcome(name, document=document))
-            except Refused as refused:
-                db.rollback()
-                outcomes.append(Outcome(name, refused=refused))
+                incoming = documents_service.read_upload(
+                    _storage(), upload_file.stream, upload_file.filename,
+                    max_bytes=_max_bytes())
+            except (Refused, StorageUnavailable) as exc:
+                outcomes.append(Outcome(name, refused=_as_refusal(exc)))
+            else:
+                read.append((len(outcomes), incoming))
+                outcomes.append(Outcome(name))
+        try:
+            for position, incoming in read:
+                try:
+                    with db.begin_nested():
+                        document = documents_service.file_incoming(
+                            db, actor(), _storage(), client.id, incoming, meta)
+                    outcomes[position] = Outcome(incoming.name, document=document)
+                except (Refused, StorageUnavailable) as exc:
+                    outcomes[position] = Outcome(incoming.name, refused=_as_refusal(exc))
+        finally:
+            for _position, incoming in read:
+                _storage().discard(incoming.staged)  # a no-op for the files put in place
     elif not files:
         form.form_errors.append(_("Choose at least one file."))
     status = 200 if any(o.document for o in outcomes) else 422
+    if status == 422 and any(o.refused and o.refused.reason.startswith("storage_")
+                             for o in outcomes):
+        status = 507
     response = render("documents/upload_results.html", "documents/_upload_results.html",
                       status=status, client=client, outcomes=outcomes, form=form)
     return _apply_index_work_after(response)
+
+
+def _as_refusal(exc: Refused | StorageUnavailable) -> Refused:
+    """Return the refusal to show for a file: a storage failure is one too."""
+    if isinstance(exc, StorageUnavailable):
+        log.error("storage unavailable (%s): %s", exc.reason, exc)
+        return Refused(f"storage_{exc.reason}")
+    return exc
 
 
 def _search_params(form: SearchForm, db) -> tuple[search_service.DocSearch, Client | None]:
@@ -122,7 +152,7 @@ def search():
     db = get_db()
     form = SearchForm(request.args)
     form.validate()
-    search_service.apply_pending(db, _backend())
+    apply_index_queue(current_app.extensions["db_sessionmaker"], _backend())
     params, client = _search_params(form, db)
     results = search_service.search_documents(
         db, actor(), _backend(), params,
@@ -182,13 +212,13 @@ def add_version(document_id: int):
         flash(_("Choose the corrected file first."), "error")
     else:
         try:
-            version = documents_service.add_version(
-                db, actor(), _storage(), document_id, upload_file.stream,
-                upload_file.filename, max_bytes=_max_bytes())
+            with db.begin_nested():
+                version = documents_service.add_version(
+                    db, actor(), _storage(), document_id, upload_file.stream,
+                    upload_file.filename, max_bytes=_max_bytes())
             flash(_("Version %(n)s filed.", n=version.number), "success")
-        except Refused as refused:
-            db.rollback()
-            flash(refusal_message(refused), "error")
+        except (Refused, StorageUnavailable) as exc:
+            flash(refusal_message(_as_refusal(exc)), "error")
     return _apply_index_work_after(redirect(url_for("documents.show", document_id=document_id)))
 
 
@@ -207,8 +237,8 @@ def delete(document_id: int):
 @requires(Perm.DOCUMENTS_TRASH)
 def trash():
     """List the documents in the trash."""
-    return render("documents/trash.html", documents=documents_service.trashed(get_db()),
-                  types=TYPE_LABELS)
+    return render("documents/trash.html",
+                  documents=documents_service.trashed(get_db(), actor()), types=TYPE_LABELS)
 
 
 @bp.post("/documents/<int:document_id>/restore")
@@ -236,11 +266,31 @@ def refusal_message(refused: Refused) -> str:
         "empty": _("The file is empty."),
         "type": _("Not an accepted type: PDF, PNG, JPEG, TIFF or plain text (judged by the "
                   "content, not the name)."),
+        "markup": _("A web page, XML, SVG or script is not filed, even when saved as text. "
+                    "Print it to PDF and upload that."),
+        "mismatch": _("The name says %(claimed)s, but the file is %(actual)s. Check that you "
+                      "picked the right file; if so, correct its name.",
+                      claimed=kind_name(refused.claimed), actual=kind_name(refused.actual)),
+        "storage_full": _("The document storage is full, so the file was not saved. Tell the "
+                          "administrator; upload it again once space has been freed."),
+        "storage_read_only": _("The document storage cannot be written to, so the file was "
+                               "not saved. Tell the administrator."),
         "too_large": _("Larger than the %(n)s MB limit.", n=limit),
         "unreadable": _("The PDF could not be read within the limits (damaged or hostile)."),
         "duplicate": _("Already filed for this client."),
     }
     return messages.get(refused.reason, refused.reason)
+
+
+def kind_name(mime: str | None) -> str:
+    """Name a file kind for people: "a PDF", "plain text"."""
+    return str({
+        "application/pdf": _("a PDF"),
+        "image/png": _("a PNG image"),
+        "image/jpeg": _("a JPEG image"),
+        "image/tiff": _("a TIFF image"),
+        "text/plain": _("plain text"),
+    }.get(mime or "", _("something else")))
 
 
 @bp.app_template_global()

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from portal.search import extract as extract_module
-from portal.search.extract import ACCEPTED, Extraction, bare_pdf_text, extract, normalise, sniff
+from portal.filing import extract as extract_module
+from portal.filing.extract import Extraction, bare_pdf_text, extract, normalise
+from portal.filing.sniff import ACCEPTED, sniff
 from tests.pdfs import (
     make_circular_prev_pdf,
     make_cyclic_page_tree_pdf,

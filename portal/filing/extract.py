@@ -1,4 +1,4 @@
-"""Judge an upload's type by its content and extract its text without trusting the file.
+"""Extract the text of an upload without trusting the file.
 
 PDFs are parsed by pypdf in a child process forked from a multiprocessing *forkserver* that
 has pypdf (and this module) preloaded: forking from the single-threaded forkserver is safe in
@@ -36,19 +36,6 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-ACCEPTED = {
-    "application/pdf": ".pdf",
-    "image/png": ".png",
-    "image/jpeg": ".jpg",
-    "image/tiff": ".tif",
-    "text/plain": ".txt",
-}
-IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/tiff"})
-
-#: Readers (Acrobat among them) accept ``%PDF-`` anywhere in the first 1024 bytes; so do we,
-#: otherwise a PDF with a mail or scanner header in front would be refused as "unknown".
-PDF_HEADER_WINDOW = 1024
-
 #: pypdf's own limits in the child, tighter than its defaults (75 MB per stream); the memory
 #: and CPU limits are the backstop for whatever these do not cover.
 PYPDF_LIMITS = {
@@ -77,37 +64,6 @@ class Extraction:
     reason: str | None
 
 
-def sniff(head: bytes) -> str | None:
-    """Return the accepted MIME type that ``head`` (a file's first 8 KB) really is, or None."""
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head[:4] in (b"II*\x00", b"MM\x00*"):
-        return "image/tiff"
-    if b"%PDF-" in head[:PDF_HEADER_WINDOW]:
-        return "application/pdf"
-    if head and _looks_like_text(head):
-        return "text/plain"
-    return None
-
-
-def _looks_like_text(head: bytes) -> bool:
-    """Tell whether ``head`` is text: UTF-8, cp1250 or Latin-2, no NUL, nearly all printable."""
-    if b"\x00" in head:
-        return False
-    for codec in ("utf-8-sig", "cp1250", "iso-8859-2"):  # Latin-2 decodes any byte
-        try:  # incremental: a character cut at the end of the 8 KB does not count against it
-            text = codecs.getincrementaldecoder(codec)().decode(head, final=False)
-            break
-        except UnicodeDecodeError:
-            continue
-    if not text:
-        return False
-    printable = sum(1 for ch in text if ch.isprintable() or ch in "\t\n\r\f")
-    return printable >= 0.95 * len(text)
-
-
 def normalise(text: str) -> str:
     """Return ``text`` without NULs and control characters, spaces collapsed, paragraphs kept."""
     text = unicodedata.normalize("NFC", text.replace("\x00", ""))
@@ -122,6 +78,10 @@ def normalise(text: str) -> str:
 def extract(path: Path, mime: str, *, timeout: float = 8.0, memory_mb: int = 768,
             max_pages: int = 2000, max_chars: int = 5_000_000) -> Extraction:
     """Extract the text of ``path`` of (sniffed) type ``mime``; never raise because of the file."""
+    # Imported here, not at the top: the PDF child may run this file as a fresh interpreter
+    # that should not import the portal.
+    from portal.filing.sniff import ACCEPTED, IMAGE_TYPES
+
     if mime not in ACCEPTED:
         raise ValueError(f"not an accepted type: {mime!r}")
     path = Path(path)
@@ -145,6 +105,10 @@ def _extract_text_file(path: Path, max_chars: int) -> Extraction:
             data = fh.read(4 * max_chars + 4)
     except OSError as exc:
         return Extraction("unreadable", "", None, f"cannot read file: {exc.strerror}")
+    from portal.filing.sniff import is_markup
+
+    if is_markup(data):  # the first 8 KB were sniffed; markup further in counts too
+        return Extraction("unreadable", "", None, "markup")
     try:
         text = codecs.getincrementaldecoder("utf-8-sig")().decode(data, final=False)
     except UnicodeDecodeError:
@@ -195,7 +159,9 @@ def _main_imports() -> list[str]:
 def _extract_pdf(path: Path, timeout: float, memory_mb: int, max_pages: int,
                  max_chars: int) -> Extraction:
     """Run the PDF child with limits and turn however it ended into an Extraction."""
-    fd, out_path = tempfile.mkstemp(prefix="portal-extract-", suffix=".out")
+    # The result goes next to the file (a staged upload lives in the storage's private temp
+    # folder), named after it, so a leftover of a killed worker is found and removed with it.
+    fd, out_path = tempfile.mkstemp(prefix=f"{path.name}.", suffix=".out", dir=path.parent)
     os.close(fd)
     try:
         child = _start_child((str(path), out_path, timeout, memory_mb, max_pages, max_chars))
