@@ -164,7 +164,8 @@ def on_commit(session: Session, action: Callable[[], None]) -> None:
 
 
 def on_rollback(session: Session, action: Callable[[], None]) -> None:
-    """Run ``action`` if the session's current transaction is rolled back instead."""
+    """Run ``action`` if the session's outermost transaction is rolled back instead (a
+    savepoint rolled back alone does not run it: the outer transaction may still commit)."""
     session.info.setdefault("on_rollback", []).append(action)
 
 
@@ -183,9 +184,10 @@ def _after_commit(session: Session) -> None:
     _run(session, "on_commit")
 
 
-@event.listens_for(Session, "after_rollback")
-def _after_rollback(session: Session) -> None:
-    _run(session, "on_rollback")
+@event.listens_for(Session, "after_soft_rollback")
+def _after_rollback(session: Session, previous) -> None:
+    if previous.parent is None:  # the outermost transaction, not a savepoint
+        _run(session, "on_rollback")
 
 
 def get_db() -> Session:

@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from portal.db import transaction
+from portal.jobs import apply_index_queue
 from portal.search.backend import SearchBackend
 from portal.services import search as search_service
 from portal.services.base import SYSTEM, Actor
@@ -87,13 +88,13 @@ def import_files(
                     if progress:
                         progress(path)
                 if unindexed >= index_every and waiting:
-                    jobs.apply_index_queue(sessions, backend, wait=True)
+                    apply_index_queue(sessions, backend, wait=True)
                     unindexed = 0
         except BaseException:
             for future in waiting:
                 future.cancel()
             raise
-        jobs.apply_index_queue(sessions, backend, wait=True)
+        apply_index_queue(sessions, backend, wait=True)
         with sessions() as db:
             summary.indexed = search_service.pending_count(db) == 0
     log.info("imported for client %s: %d filed, %d duplicates, %d refused", client_id,

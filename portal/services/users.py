@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.db import utcnow
-from portal.domain.permissions import Role
+from portal.domain.permissions import Perm, Role
 from portal.models.users import User, UserSession
-from portal.services import audit
+from portal.services import audit, authz, throttle
 from portal.services.base import Actor, Conflict, NotFound, Page, ServiceError, paginate
 
 log = logging.getLogger(__name__)
@@ -87,6 +87,7 @@ def coordinators(db: Session) -> list[User]:
 
 def create_user(db: Session, actor: Actor, data: UserData, password: str) -> User:
     """Create an account; the username must be new."""
+    authz.require(actor, Perm.USERS_MANAGE)
     username = data.username.strip().lower()
     if find_by_username(db, username) is not None:
         raise Conflict("username taken")
@@ -112,6 +113,7 @@ def create_user(db: Session, actor: Actor, data: UserData, password: str) -> Use
 
 def update_user(db: Session, actor: Actor, user_id: int, data: UserData) -> User:
     """Change an account's name, e-mail, role, language or active flag."""
+    authz.require(actor, Perm.USERS_MANAGE)
     user = get_user(db, user_id)
     if actor.user_id == user.id and (not data.active or data.role != user.role):
         raise Conflict("you cannot deactivate yourself or change your own role")
@@ -141,6 +143,7 @@ def update_user(db: Session, actor: Actor, user_id: int, data: UserData) -> User
 
 def set_password(db: Session, actor: Actor, user_id: int, password: str) -> User:
     """Set a new password for someone (an admin's reset); all their sessions end."""
+    authz.require(actor, Perm.USERS_MANAGE)
     user = get_user(db, user_id)
     check_strength(password, user.username)
     user.password_hash = hash_password(password)
@@ -153,11 +156,24 @@ def set_password(db: Session, actor: Actor, user_id: int, password: str) -> User
 def change_own_password(
     db: Session, actor: Actor, current: str, new: str, *, hours: int
 ) -> str:
-    """Change the actor's password; every session ends and a fresh one is returned (its token)."""
+    """Change the actor's password; every session ends and a fresh one is returned (its token).
+
+    A wrong current password is recorded (it counts towards the throttle) and refused with
+    WeakPassword; the row is kept whether the caller answers the refusal (a 422 form) or lets
+    the exception roll the transaction back (then ``keep`` writes it again).
+    """
     user = actor.user
     assert user is not None
     if not check_password_hash(user.password_hash, current):
-        raise WeakPassword("current password is wrong")
+        user_id, username = user.id, user.username
+
+        def record_failure(session: Session) -> None:
+            audit.record(session, actor, throttle.PASSWORD_FAILED, object_type="user",
+                         object_id=user_id, object_label=username)
+
+        record_failure(db)
+        log.warning("wrong current password for %s from %s", username, actor.ip)
+        raise WeakPassword("current password is wrong", keep=record_failure)
     check_strength(new, user.username)
     user.password_hash = hash_password(new)
     revoke_sessions(db, user)
@@ -185,7 +201,7 @@ def authenticate(db: Session, username: str, password: str, ip: str | None) -> U
     user = find_by_username(db, username)
     ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
     if user is None or not ok or not user.active:
-        audit.record(db, Actor(None, ip), "auth.login_failed",
+        audit.record(db, Actor(None, ip), throttle.LOGIN_FAILED,
                      object_label=username.strip().lower()[:64])
         log.warning("failed login for %r from %s", username[:64], ip)
         return None

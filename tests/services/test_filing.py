@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import sessionmaker
 
-from portal.db import make_engine
+from portal import create_app
+from portal.db import make_engine, transaction
+from portal.jobs import apply_index_queue
 from portal.models import Document, DocumentVersion, IndexTask
 from portal.models.documents import DocType
 from portal.search.whoosh_backend import WhooshBackend
@@ -72,7 +74,7 @@ def test_check_reports_every_kind_of_difference_and_reindex_repairs_the_index(ap
     damaged.write_bytes(b"tampered")  # a file changed on disk
     with open(folder / "2026" / "november" / "virus.exe", "rb") as stream:
         orphan = storage.stage(stream, 10**6)
-    storage.commit(orphan)  # a file no version refers to
+    storage.place(orphan)  # a file no version refers to
     backend = app.extensions["search"].get()
     backend.close()
     shutil.rmtree(app.config["SEARCH_INDEX_DIR"])  # the index folder deleted
@@ -145,26 +147,50 @@ def test_a_process_killed_mid_upload_leaves_no_row_and_check_reports_the_leftove
     proc.stdout.close()
     assert db.scalar(select(func.count(Document.id))) == 0
     storage: Storage = app.extensions["storage"]
-    leftovers = list(storage.tmp.iterdir())
+    leftovers = sorted(p.name for p in storage.tmp.iterdir())
     assert len(leftovers) == 1 and list(storage.stored()) == []
+    # The process that wrote it has ended: a leftover at once, whatever its age.
     report = check(db, storage, app.extensions["search"].get())
-    assert report.stale_temporaries == [] and report.clean  # too fresh to call stale yet
-    old = time.time() - 7200
-    os.utime(leftovers[0], (old, old))
-    report = check(db, storage, app.extensions["search"].get())
-    assert report.stale_temporaries == [leftovers[0].name] and not report.clean
+    assert report.leftovers == leftovers and not report.clean
+    result = app.test_cli_runner().invoke(args=["check"])
+    assert result.exit_code == 1 and "--repair" in result.output
+    repaired = app.test_cli_runner().invoke(args=["check", "--repair"])
+    assert f"removed: {leftovers[0]}" in repaired.output and repaired.exit_code == 0
+    assert list(storage.tmp.iterdir()) == []
+
+
+def test_leftovers_of_a_running_upload_are_kept_and_dead_ones_removed_at_start(app, tmp_path):
+    storage: Storage = app.extensions["storage"]
+    with open(make_pdf(tmp_path / "a.pdf", ["fut"]), "rb") as fh:
+        running = storage.stage(fh, 10**6)  # this process is alive: not a leftover
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    host = running.path.name.split("-")[1]
+    orphan = storage.tmp / f"upload-{host}-{dead}-0123abcd"
+    orphan.write_bytes(b"half an upload")
+    extraction = storage.tmp / f"upload-{host}-{dead}-0123abcd.x1_y2.out"
+    extraction.write_text("extracted client text")
+    old = storage.tmp / "upload-otherhost-1-beef"  # another host's, a day old
+    old.write_bytes(b"x")
+    day_ago = time.time() - 25 * 3600
+    os.utime(old, (day_ago, day_ago))
+    assert storage.leftovers() == sorted([orphan, extraction, old])
+    create_app({"TESTING": True, "DATABASE_URL": app.config["DATABASE_URL"],
+                "INSTANCE_PATH": app.instance_path, "STORAGE_DIR": app.config["STORAGE_DIR"]})
+    assert sorted(storage.tmp.iterdir()) == [running.path]
 
 
 def _upload_many(url: str, storage_dir: str, client_id: int, files: list[str]) -> list[str]:
     engine = make_engine(url)
     failures: list[str] = []
+    sessions = sessionmaker(engine, expire_on_commit=False)
     for path in files:
-        with Session(engine, expire_on_commit=False) as db, open(path, "rb") as fh:
-            try:
+        try:
+            with transaction(sessions) as db, open(path, "rb") as fh:
                 file_document(db, SYSTEM, Storage(Path(storage_dir)), client_id, fh,
                               Path(path).name, FileMeta(DocType.OTHER), max_bytes=10**8)
-            except Exception as exc:  # noqa: BLE001 - reported by the assertion below
-                failures.append(repr(exc)[:300])
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            failures.append(repr(exc)[:300])
     engine.dispose()
     return failures
 
@@ -185,7 +211,7 @@ def test_twenty_uploads_at_once_from_several_processes(app, db, tmp_path):
     with context.Pool(3) as pool:
         pool.starmap(_apply, [(app.config["SQLALCHEMY_DATABASE_URI"],
                                app.config["SEARCH_INDEX_DIR"])] * 3)
-    search_service.apply_pending(db, backend, wait=True)
+    apply_index_queue(app.extensions["db_sessionmaker"], backend, wait=True)
     assert db.scalar(select(func.count(Document.id))) == 20
     assert db.scalar(select(func.count(IndexTask.id))) == 0
     assert backend.count() == 20
@@ -197,8 +223,7 @@ def test_twenty_uploads_at_once_from_several_processes(app, db, tmp_path):
 def _apply(url: str, index_dir: str) -> int:
     engine = make_engine(url)
     backend = WhooshBackend(Path(index_dir))
-    with Session(engine) as db:
-        done = search_service.apply_pending(db, backend)
+    done = apply_index_queue(sessionmaker(engine), backend)
     backend.close()
     engine.dispose()
     return done

@@ -29,13 +29,13 @@ def test_import_indexes_while_filing_and_counts_each_outcome(app, db, tmp_path, 
     (folder / "bad.pdf").write_bytes(b"%PDF-1.7 not really")
     (folder / "link.pdf").symlink_to(folder / "sub" / "level1.pdf")
     applied: list[int] = []
-    apply = imports.search_service.apply_pending
+    apply = imports.apply_index_queue
 
-    def counting_apply(session, backend, **kw) -> int:
-        applied.append(apply(session, backend, **kw))
+    def counting_apply(sessions, backend, **kw) -> int:
+        applied.append(apply(sessions, backend, **kw))
         return applied[-1]
 
-    monkeypatch.setattr(imports.search_service, "apply_pending", counting_apply)
+    monkeypatch.setattr(imports, "apply_index_queue", counting_apply)
     backend = app.extensions["search"].get()
     files = imports.files_under(folder)
     assert Path(folder / "link.pdf") not in files and len(files) == 9

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import stat
@@ -117,16 +118,56 @@ def test_a_whole_request_over_the_limit_gets_413(app, staff, as_role, owner):
     assert response.status_code == 413
 
 
-def test_type_is_judged_by_content_not_name(app, db, staff, as_role, owner, tmp_path):
+def test_type_is_judged_by_content_when_the_name_claims_nothing(app, db, staff, as_role,
+                                                                  owner, tmp_path):
     png = make_png(tmp_path / "scan.png").read_bytes()
-    response = _upload(as_role(Role.CLERK), owner.id, [(png, "looks-like.pdf")])
+    response = _upload(as_role(Role.CLERK), owner.id, [(png, "scan from the copier")])
     assert response.status_code == 200
     version = db.scalar(select(DocumentVersion))
     assert version.mime == "image/png" and version.text_status is TextStatus.NO_TEXT
 
 
+HTML_PAGE = (b"<!DOCTYPE html><html><head><title>Invoice</title></head><body>"
+             b"<h1>Invoice 2026/117</h1><p>Amount due: 120 000 Ft</p></body></html>")
+SVG_SCRIPT = (b'<svg xmlns="http://www.w3.org/2000/svg"><script>fetch("/admin/users")'
+              b"</script><text>note</text></svg>")
+
+
+@pytest.mark.parametrize(("content", "name", "reason"), [
+    (HTML_PAGE, "invoice.pdf", "markup"),
+    (HTML_PAGE, "invoice.txt", "markup"),
+    (HTML_PAGE, "invoice", "markup"),
+    (SVG_SCRIPT, "note.txt", "markup"),
+    (b"<?xml version='1.0'?><statement><amount>5</amount></statement>", "stmt.txt", "markup"),
+    (b"#!/bin/sh\nrm -rf ~\n", "notes.txt", "markup"),
+    (b"Plain words, then <script>alert(1)</script> further on.", "memo.txt", "markup"),
+    (b"Just a plain letter to the office.", "letter.pdf", "mismatch"),
+    (b"Just a plain letter to the office.", "letter.html", "type"),
+    (b"Just a plain letter to the office.", "rtl\u202efdp.exe", "type"),
+])
+def test_files_that_pretend_to_be_something_else_are_refused(app, db, staff, as_role, owner,
+                                                             content, name, reason):
+    clerk = as_role(Role.CLERK)
+    response = _upload(clerk, owner.id, [(content, name)])
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert f'data-reason="{reason}"' in html
+    assert _count(db, Document) == 0 and _count(db, IndexTask) == 0
+    assert _stored_files(app) == []
+
+
+def test_a_name_claiming_another_kind_says_what_each_is(app, db, staff, as_role, owner,
+                                                        tmp_path, pdf_bytes):
+    png = make_png(tmp_path / "scan.png").read_bytes()
+    clerk = as_role(Role.CLERK)
+    html = _upload(clerk, owner.id, [(png, "contract.pdf")]).get_data(as_text=True)
+    assert 'data-reason="mismatch"' in html
+    assert "The name says a PDF, but the file is a PNG image." in html
+    assert _upload(clerk, owner.id, [(pdf_bytes, "contract.PDF")]).status_code == 200
+
+
 @pytest.mark.parametrize("name", [
-    "../../x.pdf", "..\\..\\x.pdf", 'quote"d.pdf', "rtl\u202efdp.exe",
+    "../../x.pdf", "..\\..\\x.pdf", 'quote"d.pdf', "rtl\u202efdp.pdf",
     "a" * 300 + ".pdf", "nul\x00.pdf",
 ])
 def test_hostile_names_are_only_metadata(app, db, staff, as_role, owner, pdf_bytes, name):
@@ -308,16 +349,18 @@ def test_a_failed_commit_takes_the_new_file_away_again(app, db, staff, as_role, 
     sessions = app.extensions["db_sessionmaker"]
 
     def refuse(session):
-        if any(isinstance(obj, IndexTask) for obj in session.new):
-            raise RuntimeError("disk full")
+        if any(isinstance(obj, Document) for obj in session.identity_map.values()):
+            raise OSError(errno.ENOSPC, "No space left on device")  # the database's disk
 
     event.listen(sessions, "before_commit", refuse)
     try:
         response = _upload(clerk, owner.id, [(pdf_bytes, "x.pdf")])
     finally:
         event.remove(sessions, "before_commit", refuse)
-    assert response.status_code == 500
-    assert _count(db, Document) == 0
+    assert response.status_code == 507
+    assert "nothing was saved" in response.get_data(as_text=True)
+    assert _count(db, Document) == 0 and _count(db, IndexTask) == 0
+    assert db.scalar(select(func.count()).where(AuditEvent.action == "document.upload")) == 0
     assert _stored_files(app) == []
 
 
