@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from playwright.sync_api import Page
 
-from portal.db import get_db
+from portal.db import transaction
 from portal.domain.identifiers import person_check_digit
 from portal.services.demo import DEMO_LOGINS
 
@@ -16,9 +16,9 @@ PASSWORDS = {username: password for username, _, password, _ in DEMO_LOGINS}
 
 
 def in_db(app: Flask, work: Callable[[Any], Any]) -> Any:
-    """Run ``work(session)`` in a fresh app context of the live app and return its result."""
-    with app.app_context():
-        return work(get_db())
+    """Run ``work(session)`` as one transaction on the live app's database; return its result."""
+    with app.app_context(), transaction(app.extensions["db_sessionmaker"]) as session:
+        return work(session)
 
 
 def valid_person_tax_id(start: int = 12345678) -> str:

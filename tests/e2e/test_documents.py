@@ -20,9 +20,9 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
+from portal.jobs import apply_index_queue
 from portal.models.clients import ClientKind, ClientStatus
 from portal.models.documents import DocType, Document
-from portal.services import search as search_service
 from portal.services.base import SYSTEM
 from portal.services.clients import ClientData, create_client
 from portal.services.documents import FileMeta, file_document
@@ -149,10 +149,11 @@ def filed_pdf(live_app: Flask, tmp_path_factory: pytest.TempPathFactory) -> dict
             path.name, FileMeta(doc_type=DocType.CORRESPONDENCE),
             max_bytes=live_app.config["MAX_UPLOAD_MB"] * 1024 * 1024,
         )
-        search_service.apply_pending(db, live_app.extensions["search"].get(), wait=True)
         return document.id
 
     doc_id = in_db(live_app, file)
+    apply_index_queue(live_app.extensions["db_sessionmaker"], live_app.extensions["search"].get(),
+                      wait=True)
     return {"id": doc_id, "title": "kártyanyilatkozat", "name": path.name, "content": content,
             "client_id": client_id}
 

@@ -364,6 +364,56 @@ def test_a_failed_commit_takes_the_new_file_away_again(app, db, staff, as_role, 
     assert _stored_files(app) == []
 
 
+def _disk_fills_up_after(monkeypatch, files_written: int, error: int = errno.ENOSPC):
+    """Make the storage's disk fail (full, or read-only) once ``files_written`` were staged."""
+    import portal.storage as storage_module
+
+    real_fsync = storage_module.os.fsync
+    staged = []
+
+    def fsync(fd):
+        if not os.path.isdir(os.readlink(f"/proc/self/fd/{fd}")):  # a file being staged
+            if len(staged) >= files_written:
+                raise OSError(error, os.strerror(error))
+            staged.append(fd)
+        return real_fsync(fd)
+
+    monkeypatch.setattr(storage_module.os, "fsync", fsync)
+
+
+def test_a_full_disk_halfway_through_an_upload_reports_each_file_as_it_is(
+        app, db, staff, as_role, owner, pdf_bytes, monkeypatch):
+    _disk_fills_up_after(monkeypatch, 1)
+    response = _upload(as_role(Role.CLERK), owner.id,
+                       [(pdf_bytes, "first.pdf"), (b"a second letter", "second.txt")])
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200  # something was filed, and the page says what
+    assert 'data-status="filed"' in html and "first" in html
+    assert 'data-reason="storage_full"' in html and "second.txt" in html
+    assert "The document storage is full" in html
+    assert _count(db, Document) == 1
+    assert db.scalar(select(Document.title)) == "first"
+    assert len(_stored_files(app)) == 1  # no half-written second file
+
+
+@pytest.mark.parametrize(("error", "reason"), [(errno.ENOSPC, "storage_full"),
+                                               (errno.EROFS, "storage_read_only")])
+def test_storage_that_takes_nothing_answers_507_with_what_to_do(
+        app, db, staff, as_role, owner, pdf_bytes, monkeypatch, error, reason):
+    _disk_fills_up_after(monkeypatch, 0, error)
+    clerk = as_role(Role.CLERK)
+    response = _upload(clerk, owner.id, [(pdf_bytes, "first.pdf")])
+    assert response.status_code == 507
+    assert f'data-reason="{reason}"' in response.get_data(as_text=True)
+    assert "administrator" in response.get_data(as_text=True)
+    assert _count(db, Document) == 0 and _stored_files(app) == []
+    hu = clerk.post("/account/language", data={"language": "hu",
+                                                "csrf_token": csrf_token(clerk, "/account/")})
+    assert hu.status_code == 302
+    magyar = _upload(clerk, owner.id, [(pdf_bytes, "first.pdf")]).get_data(as_text=True)
+    assert "rendszergazd" in magyar  # the advice in the user's language
+
+
 @pytest.mark.parametrize(("raw", "clean"), [
     ("../../x.pdf", "x.pdf"), ("C:\\Users\\a\\b.pdf", "b.pdf"), ("new\r\nline.pdf", "newline.pdf"),
     ("rtl\u202efdp.exe", "rtlfdp.exe"), ("  .hidden. ", "hidden"), ("", "document"),
