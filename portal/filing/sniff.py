@@ -46,7 +46,8 @@ NEVER = frozenset({
 _MARKUP = re.compile(
     rb"<\s*(?:!doctype|html|head|body|script|svg|iframe|frame|object|embed|applet|meta"
     rb"|link|style|base|form|img|math|xml|xsl|template)\b"
-    rb"|<\?(?:xml|php)|<!\[cdata\[|<!entity|\bon(?:load|error|click|mouseover)\s*=",
+    rb"|<\?(?:xml|php)|<!\[cdata\[|<!entity"
+    rb"|<[a-z][^>]*\son[a-z]+\s*=",  # any tag with an event handler (<a onclick=...>)
     re.IGNORECASE,
 )
 #: A script's first line (``#!/bin/sh``).
