@@ -39,6 +39,32 @@ def test_db_upgrade_creates_a_fresh_database(tmp_path):
     engine.dispose()
 
 
+def test_upgrade_to_0004_registers_every_stored_file_once(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    migrate.upgrade(engine, "0003")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO clients (id, number, kind, name, income_currency, status, restricted,"
+            " onboarding_due, search_text, version, created_at, updated_at) VALUES (1, 'C000001',"
+            " 'person', 'Régi Rita', 'HUF', 'active', 0, '2026-01-01', 'regi rita', 1,"
+            " '2026-01-01', '2026-01-01')")
+        for doc_id, sha in ((1, "a" * 64), (2, "a" * 64), (3, "b" * 64)):
+            conn.exec_driver_sql(
+                "INSERT INTO documents (id, client_id, doc_type, title, tags, created_at) "
+                f"VALUES ({doc_id}, 1, 'other', 't', '', '2026-01-01')")
+            conn.exec_driver_sql(
+                "INSERT INTO document_versions (document_id, number, sha256, size, mime,"
+                " original_name, text_status, text, uploaded_at) VALUES"
+                f" ({doc_id}, 1, '{sha}', 1, 'text/plain', 'x.txt', 'text', 'x', '2026-01-0{doc_id}')")
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT sha256, created_at FROM stored_files ORDER BY sha256").all()
+    assert [(sha, str(at)[:10]) for sha, at in rows] == [("a" * 64, "2026-01-01"),
+                                                         ("b" * 64, "2026-01-03")]
+    engine.dispose()
+
+
 def test_users_create_reads_the_password_from_stdin(app, db):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["users", "create", "Kata", "--role", "manager",
