@@ -55,7 +55,8 @@ def test_upgrade_to_0004_registers_every_stored_file_once(tmp_path):
             conn.exec_driver_sql(
                 "INSERT INTO document_versions (document_id, number, sha256, size, mime,"
                 " original_name, text_status, text, uploaded_at) VALUES"
-                f" ({doc_id}, 1, '{sha}', 1, 'text/plain', 'x.txt', 'text', 'x', '2026-01-0{doc_id}')")
+                f" ({doc_id}, 1, '{sha}', 1, 'text/plain', 'x.txt', 'text', 'x',"
+                f" '2026-01-0{doc_id}')")
     migrate.upgrade(engine)
     with engine.connect() as conn:
         rows = conn.exec_driver_sql(
