@@ -227,3 +227,16 @@ def _apply(url: str, index_dir: str) -> int:
     backend.close()
     engine.dispose()
     return done
+
+
+def test_check_right_after_an_upload_reports_queued_work_as_queued(app, db, tmp_path):
+    client = make_client(db, "Sorban Álló Sára")
+    pdf = make_pdf(tmp_path / "q.pdf", ["még nincs az indexben"])
+    with transaction(app.extensions["db_sessionmaker"]) as session, open(pdf, "rb") as fh:
+        file_document(session, SYSTEM, app.extensions["storage"], client.id, fh, "q.pdf",
+                      FileMeta(DocType.OTHER), max_bytes=10**6)
+    result = app.test_cli_runner().invoke(args=["check"])
+    assert result.exit_code == 0, result.output
+    assert "missing from the index" not in result.output
+    assert "queued: 1 documents wait in the index queue" in result.output
+    assert "no differences" in result.output
