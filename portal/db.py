@@ -95,10 +95,25 @@ def make_engine(url: str) -> Engine:
 
 
 def init_app(app: Flask) -> None:
-    """Bind an engine and a session factory to the app; commit once per request, then close."""
+    """Bind an engine and a session factory to the app; close the session after each request
+    (``commit_requests`` adds the commit)."""
     engine = make_engine(app.config["SQLALCHEMY_DATABASE_URI"])
     app.extensions["db_engine"] = engine
     app.extensions["db_sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
+
+    @app.teardown_appcontext
+    def _close_session(_exc: BaseException | None) -> None:
+        session: Session | None = g.pop("db_session", None)
+        if session is not None:
+            session.close()  # rolls back whatever was not committed
+
+
+def commit_requests(app: Flask) -> None:
+    """Commit each request's transaction once its view has returned a response.
+
+    Registered last, so it runs first among the ``after_request`` hooks: a response that
+    replaces a failed commit still gets the security headers and the rest.
+    """
 
     @app.after_request
     def _commit(response):
@@ -114,12 +129,6 @@ def init_app(app: Flask) -> None:
 
             return response_for_failed_commit(exc)
         return response
-
-    @app.teardown_appcontext
-    def _close_session(_exc: BaseException | None) -> None:
-        session: Session | None = g.pop("db_session", None)
-        if session is not None:
-            session.close()  # rolls back whatever was not committed
 
 
 def fail_request(exc: BaseException | None = None) -> None:

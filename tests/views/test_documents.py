@@ -359,6 +359,7 @@ def test_a_failed_commit_takes_the_new_file_away_again(app, db, staff, as_role, 
         event.remove(sessions, "before_commit", refuse)
     assert response.status_code == 507
     assert "nothing was saved" in response.get_data(as_text=True)
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
     assert _count(db, Document) == 0 and _count(db, IndexTask) == 0
     assert db.scalar(select(func.count()).where(AuditEvent.action == "document.upload")) == 0
     assert _stored_files(app) == []
