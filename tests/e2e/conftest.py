@@ -70,7 +70,7 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     Named ``live_app`` so it never stands in for ``tests/conftest.py``'s per-test ``app``.
     """
     from portal import create_app, migrate
-    from portal.db import get_db
+    from portal.db import transaction
     from portal.services import demo
 
     root = tmp_path_factory.mktemp("e2e")
@@ -84,8 +84,8 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     })
     engine = app.extensions["db_engine"]
     migrate.upgrade(engine)
-    with app.app_context():
-        demo.seed_demo(get_db(), today=date.today(),
+    with app.app_context(), transaction(app.extensions["db_sessionmaker"]) as session:
+        demo.seed_demo(session, today=date.today(),
                        onboarding_days=app.config["ONBOARDING_BUSINESS_DAYS"],
                        clients=SEEDED_CLIENTS)
     yield app
