@@ -287,6 +287,7 @@ def _populate_and_reindex(db, backend, size: int, seed: int) -> User:
                 f"~{(size - done[0]) / rate / 60:.1f} min left)")
 
     count = search_service.reindex(db, backend, progress=progress)
+    db.commit()  # the script is the transaction boundary
     seconds = time.perf_counter() - started
     emit(bench="reindex", docs=size, indexed=count, seconds=round(seconds, 1),
          minutes=round(seconds / 60, 1), docs_per_s=round(count / seconds, 1))
