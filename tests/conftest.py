@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import settings
 from sqlalchemy import create_engine, text
 from werkzeug.security import generate_password_hash
 
@@ -26,6 +27,11 @@ from portal.db import Base
 from portal.domain.permissions import Role
 from portal.models import Client, ClientKind, ClientStatus, User
 from portal.services.clients import refresh_search_text
+
+#: CI (``CI=true``) tries the same examples on every run and prints a failure's reproduction
+#: blob; a developer's run keeps Hypothesis's random search (and its example database).
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.load_profile("ci" if os.environ.get("CI") == "true" else "default")
 
 PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
 #: Each concurrent run (a developer's and CI's, say) needs a schema of its own.

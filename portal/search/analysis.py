@@ -59,6 +59,9 @@ HIGHLIGHT_MAX_VERDICTS = 50_000
 
 _hu_stem = stemmer_for_language("hu")
 _en_stem = stemmer_for_language("en")
+#: The English stemmer's irregular words whose stem changes their second letter (from its
+#: table of special words): the only stems not beginning with their word's first two letters.
+RESPELLED = frozenset({"dying", "lying", "tying"})
 _SNOWBALL_HU = str.maketrans({"ő": "õ", "ű": "û"})
 _SPACES = re.compile(r"\s+")
 
@@ -70,7 +73,8 @@ def fold(word: str) -> str:
     if word.isascii():
         return word
     decomposed = unicodedata.normalize("NFKD", word)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    # lower() again: compatibility letters such as 𝕬 or ℍ decompose to capitals.
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
 
 
 def _hu_fixpoint(word: str) -> str:
@@ -78,7 +82,8 @@ def _hu_fixpoint(word: str) -> str:
     word = word.translate(_SNOWBALL_HU)
     for passno in range(HU_MAX_PASSES):
         stemmed = _hu_stem(word)
-        if stemmed == word or (passno and len(stemmed) < HU_MIN_LATER_STEM):
+        # Whoosh's port takes a whole word such as "akké" off (and fails on "" next time).
+        if not stemmed or stemmed == word or (passno and len(stemmed) < HU_MIN_LATER_STEM):
             break
         word = stemmed
     return word
@@ -209,8 +214,9 @@ class ParsedQuery:
         """Tell whether a word of a text matches the query (for highlighting).
 
         Stemming every word of a page's texts was most of a search's own time, so a word is
-        stemmed only if it begins like one of the query's stems: the stemmers only take
-        endings off, and keep at least a word's first two letters.
+        stemmed only if it begins like one of the query's stems: the stemmers take endings
+        off, so a stem begins with its word's first two letters, or is the word's first
+        letter alone (English ``aed → a``); the few ``RESPELLED`` words are always stemmed.
         """
         folded = fold(word)
         if folded in self.exact or (self.prefixes and folded.startswith(tuple(self.prefixes))):
@@ -219,7 +225,10 @@ class ParsedQuery:
             return False
         if self._stem_starts is None:
             self._stem_starts = {stem[:2] for stem in self.stems}
-        return folded[:2] in self._stem_starts and not self.stems.isdisjoint(stems(word))
+        starts = self._stem_starts
+        if folded[:2] not in starts and folded[:1] not in starts and folded not in RESPELLED:
+            return False
+        return not self.stems.isdisjoint(stems(word))
 
 
 def word_query(word: str) -> Query:
