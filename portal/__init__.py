@@ -12,7 +12,8 @@ from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import auth, config, db, errors, i18n, security, templating
-from portal.extensions import babel, csrf, htmx, limiter
+from portal.domain.rate_limits import parse_limits
+from portal.extensions import babel, csrf, htmx
 from portal.search import whoosh_provider
 from portal.storage import Storage
 
@@ -63,8 +64,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the login session
         WTF_I18N_ENABLED=True,
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
-        RATELIMIT_STORAGE_URI=settings["RATELIMIT_STORAGE_URI"],
-        RATELIMIT_HEADERS_ENABLED=True,
         TRUSTED_HOSTS=settings["TRUSTED_HOSTS"] or None,
     )
     index_dir = Path(settings["SEARCH_INDEX_DIR"] or instance / "search-index")
@@ -83,7 +82,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     csrf.init_app(app)
     htmx.init_app(app)
-    limiter.init_app(app)
+    parse_limits(app.config["LOGIN_RATE_LIMIT"])  # a bad setting fails here, not at a login
     babel.init_app(app, locale_selector=i18n.select_locale,
                    timezone_selector=i18n.select_timezone)
     auth.init_app(app)
@@ -96,6 +95,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from portal.cli import register
 
     register(app)
+    db.commit_requests(app)  # last: its hook runs before the other after_request hooks
     return app
 
 

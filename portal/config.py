@@ -32,10 +32,9 @@ DEFAULTS: dict[str, Any] = {
     "DEFAULT_TIMEZONE": "Europe/Budapest",
     #: Business days between a client's creation and their onboarding due date.
     "ONBOARDING_BUSINESS_DAYS": 10,
-    #: Failed-login throttle (Flask-Limiter syntax), counted per remote address.
+    #: Failed logins, and wrong current passwords, allowed per address ("10 per minute",
+    #: "20 per hour", "10/minute"); counted in the database, so all workers and hosts share it.
     "LOGIN_RATE_LIMIT": "10 per minute",
-    #: Flask-Limiter storage: memory:// on one host, redis://host:6379 on several.
-    "RATELIMIT_STORAGE_URI": "memory://",
     #: Force the Secure flag on cookies even when a request arrived over plain HTTP.
     "SECURE_COOKIES": False,
     #: Number of proxies in front of the portal whose X-Forwarded-* headers are trusted.
@@ -49,6 +48,8 @@ DEFAULTS: dict[str, Any] = {
     "SEARCH_INDEX_DIR": "",
     #: How long one search may run before the hits found so far are shown.
     "SEARCH_TIME_LIMIT_MS": 2000,
+    #: Free space (MB) the storage must have; with less, /healthz says "full" and answers 503.
+    "MIN_FREE_MB": 200,
     "PAGE_SIZE": 25,
     "SESSION_HOURS": 10,
 }

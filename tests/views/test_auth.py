@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+from datetime import timedelta
+
 from sqlalchemy import select
 
+from portal.db import utcnow
 from portal.domain.permissions import Role
 from portal.models import AuditEvent, UserSession
 from tests.conftest import PASSWORD, csrf_token, login, post
@@ -49,13 +53,136 @@ def test_deactivated_user_cannot_log_in(app, db, staff):
     assert login(app.test_client(), "clerk").status_code == 422
 
 
-def test_failed_logins_are_throttled(app, staff):
+def _seed_failures(db, action, ages, *, ip="127.0.0.1", user=None):
+    """Record failed attempts ``ages`` ago, as other workers or hosts would have."""
+    now = utcnow()
+    for age in ages:
+        db.add(AuditEvent(action=action, ip=ip, at=now - age, actor=user.username if user else
+                          "system", user_id=user.id if user else None))
+    db.commit()
+
+
+def _client_from(app, address):
     client = app.test_client()
-    codes = [login(client, "clerk", "wrong-password").status_code for _ in range(6)]
-    assert codes[:5] == [422] * 5
-    assert codes[5] == 429
-    # Even the right password is refused while throttled.
-    assert login(client, "clerk").status_code == 429
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def _refused(response) -> int:
+    """Assert ``response`` is the throttle's answer; return its Retry-After in seconds."""
+    assert response.status_code == 429
+    assert 'data-status="429"' in response.get_data(as_text=True)  # the portal's error page
+    return int(response.headers["Retry-After"])
+
+
+def _failures(db, action="auth.login_failed"):
+    return db.execute(select(AuditEvent.ip, AuditEvent.details)
+                      .where(AuditEvent.action == action).order_by(AuditEvent.id)).all()
+
+
+def test_failed_logins_are_throttled(app, db, staff, caplog):
+    app.config["LOGIN_RATE_LIMIT"] = "5 per hour"
+    client = app.test_client()
+    codes = [login(client, "clerk", "wrong-password").status_code for _ in range(5)]
+    assert codes == [422] * 5
+    with caplog.at_level(logging.WARNING, logger="portal.services.throttle"):
+        retry_after = _refused(login(client, "nobody-here", "wrong-password"))
+    assert 0 < retry_after <= 3600
+    assert "throttled auth.login_failed for 'nobody-here' from 127.0.0.1" in caplog.text
+    # The refused attempt is recorded as a failed login too, so it keeps counting.
+    failures = _failures(db)
+    assert len(failures) == 6
+    assert failures[-1].details["throttled"] is True
+
+
+def test_failures_recorded_by_other_workers_throttle_this_one(app, db, staff):
+    app.config["LOGIN_RATE_LIMIT"] = "5 per hour"
+    _seed_failures(db, "auth.login_failed", [timedelta(minutes=m) for m in (55, 54, 3, 2, 1)])
+    client = app.test_client()
+    retry_after = _refused(login(client, "clerk"))  # the right password is refused too
+    # The refused attempt counts as well: free again once the failure 54 minutes ago leaves
+    # the hour.
+    assert 0 < retry_after <= 6 * 60
+    assert client.get("/clients/").status_code == 302  # not logged in
+    assert not db.scalars(select(UserSession)).all()
+    assert "auth.login" not in db.scalars(select(AuditEvent.action)).all()
+    assert _failures(db)[-1].details["throttled"] is True
+
+
+def test_failures_older_than_the_window_do_not_count(app, db, staff):
+    app.config["LOGIN_RATE_LIMIT"] = "5 per minute"
+    _seed_failures(db, "auth.login_failed", [timedelta(minutes=m) for m in (5, 4, 3, 2, 1)])
+    assert login(app.test_client(), "clerk").status_code == 302
+
+
+def test_login_throttle_counts_per_address(app, db, staff):
+    app.config["LOGIN_RATE_LIMIT"] = "5 per hour"
+    _seed_failures(db, "auth.login_failed", [timedelta(seconds=s) for s in range(1, 6)],
+                   ip="10.0.0.1")
+    attacker = _client_from(app, "10.0.0.1")
+    # Unknown user and wrong password still get the same answer while throttled.
+    unknown = login(attacker, "nobody-here", "wrong-password")
+    wrong = login(attacker, "clerk", "wrong-password")
+    assert _refused(unknown) and _refused(wrong)
+    assert unknown.get_data() == wrong.get_data()
+    colleague = _client_from(app, "10.0.0.2")
+    assert login(colleague, "clerk", "wrong-password").status_code == 422
+    assert login(colleague, "clerk").status_code == 302
+    assert [row.ip for row in _failures(db)][-3:] == ["10.0.0.1", "10.0.0.1", "10.0.0.2"]
+
+
+def test_password_change_records_a_wrong_current_password(app, db, staff):
+    client = app.test_client()
+    login(client, "clerk")
+    response = post(client, "/account/password", {
+        "current": "wrong-one", "new": "a-brand-new-secret", "confirm": "a-brand-new-secret",
+    })
+    assert response.status_code == 422
+    rows = db.execute(select(AuditEvent.user_id, AuditEvent.ip)
+                      .where(AuditEvent.action == "auth.password_failed")).all()
+    assert rows == [(staff.clerk.id, "127.0.0.1")]
+
+
+def test_wrong_current_passwords_are_throttled(app, db, staff):
+    app.config["LOGIN_RATE_LIMIT"] = "5 per hour"
+    client = app.test_client()
+    login(client, "clerk")
+    change = {"new": "a-brand-new-secret", "confirm": "a-brand-new-secret"}
+    for _ in range(5):
+        response = post(client, "/account/password", {"current": "wrong-one", **change})
+        assert response.status_code == 422
+    # Refused without looking at it, even the right current password.
+    retry_after = _refused(post(client, "/account/password", {"current": PASSWORD, **change}))
+    assert 0 < retry_after <= 3600
+    assert len(_failures(db, "auth.password_failed")) == 6
+    assert login(app.test_client(), "clerk").status_code == 302  # password unchanged
+
+
+def test_password_throttle_follows_the_user_across_addresses(app, db, staff):
+    app.config["LOGIN_RATE_LIMIT"] = "5 per hour"
+    for n in range(5):
+        _seed_failures(db, "auth.password_failed", [timedelta(minutes=1)],
+                       ip=f"10.0.0.{n}", user=staff.clerk)
+    clerk = _client_from(app, "10.0.1.1")
+    login(clerk, "clerk")
+    assert _refused(post(clerk, "/account/password", {
+        "current": PASSWORD, "new": "a-brand-new-secret", "confirm": "a-brand-new-secret"}))
+    # Another user at that address is not affected.
+    other = _client_from(app, "10.0.1.1")
+    login(other, "coordinator")
+    assert post(other, "/account/password", {
+        "current": "wrong-one", "new": "a-brand-new-secret", "confirm": "a-brand-new-secret",
+    }).status_code == 422
+
+
+def test_password_throttle_counts_per_address(app, db, staff):
+    app.config["LOGIN_RATE_LIMIT"] = "5 per hour"
+    _seed_failures(db, "auth.password_failed", [timedelta(minutes=1)] * 5,
+                   user=staff.coordinator)
+    clerk = app.test_client()
+    login(clerk, "clerk")
+    assert _refused(post(clerk, "/account/password", {
+        "current": PASSWORD, "new": "a-brand-new-secret", "confirm": "a-brand-new-secret"}))
 
 
 def test_successful_logins_do_not_count_towards_the_throttle(app, staff):

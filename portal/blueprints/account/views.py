@@ -9,10 +9,12 @@ from flask_login import current_user, login_user
 from portal.blueprints import actor, safe_next
 from portal.blueprints.account import bp
 from portal.blueprints.account.forms import LanguageForm, PasswordForm
-from portal.db import get_db
+from portal.blueprints.auth.views import attempt_limits, too_many_attempts
+from portal.db import get_db, utcnow
 from portal.domain.permissions import Perm
 from portal.rendering import render
 from portal.security import requires
+from portal.services import throttle
 from portal.services import users as users_service
 from portal.services.users import WeakPassword
 
@@ -34,9 +36,12 @@ def settings():
 @requires(Perm.AUTHENTICATED)
 def password():
     """Change one's own password; every other session of the user ends."""
+    verdict = throttle.admit_password_check(get_db(), actor(), attempt_limits(), utcnow())
+    if not verdict.allowed:  # refused before the current password is even looked at
+        return too_many_attempts(verdict)
     form = PasswordForm()
     if form.validate_on_submit():
-        try:
+        try:  # a wrong current password is recorded; answering 422 commits that record
             users_service.change_own_password(
                 get_db(), actor(), form.current.data, form.new.data,
                 hours=current_app.config["SESSION_HOURS"],

@@ -3,32 +3,47 @@
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, request, session, url_for
+from flask.wrappers import Response
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from portal.blueprints import actor, safe_next
 from portal.blueprints.auth import bp
 from portal.blueprints.auth.forms import LoginForm
-from portal.db import get_db
+from portal.db import get_db, utcnow
 from portal.domain.permissions import Perm
-from portal.extensions import limiter
+from portal.domain.rate_limits import Limit, Verdict, parse_limits
+from portal.errors import error_response
 from portal.rendering import render
 from portal.security import requires
+from portal.services import throttle
 from portal.services import users as users_service
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
+def attempt_limits() -> tuple[Limit, ...]:
+    """Return the configured limit on failed password attempts (``LOGIN_RATE_LIMIT``)."""
+    return parse_limits(current_app.config["LOGIN_RATE_LIMIT"])
+
+
+def too_many_attempts(verdict: Verdict) -> Response:
+    """Answer a throttled attempt: 429, the error page, and when to try again."""
+    response = error_response(429)
+    response.headers["Retry-After"] = str(verdict.retry_after)
+    return response
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @requires(Perm.PUBLIC)
-@limiter.limit(_login_limit, methods=["POST"], deduct_when=lambda r: r.status_code != 302)
 def login():
     """Show the login form; on valid credentials open a fresh session."""
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     form = LoginForm()
+    if request.method == "POST":  # a throttled address is refused before any password check
+        verdict = throttle.admit_login(get_db(), request.remote_addr, form.username.data or "",
+                                       attempt_limits(), utcnow())
+        if not verdict.allowed:
+            return too_many_attempts(verdict)
     if form.validate_on_submit():
         db = get_db()
         user = users_service.authenticate(
