@@ -4,38 +4,20 @@ from __future__ import annotations
 
 from flask import Flask
 from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal.domain.identifiers import mask
-from portal.domain.onboarding import Step
 from portal.domain.permissions import Perm
 from portal.i18n import decimal, number
-from portal.models.documents import TextStatus
+from portal.labels import (
+    KIND_LABELS,
+    MIME_LABELS,
+    ROLE_LABELS,
+    STATUS_LABELS,
+    STEP_LABELS,
+    TEXT_STATUS_LABELS,
+)
 from portal.services.users import MIN_PASSWORD_LENGTH
-
-STEP_LABELS = {
-    Step.IDENTITY_VERIFIED: _l("Identity verified"),
-    Step.CONTRACT_SIGNED: _l("Contract signed"),
-    Step.CREDIT_REVIEW_DONE: _l("Credit review done"),
-    Step.ACCOUNT_OPENED: _l("Account opened"),
-}
-
-
-TEXT_STATUS_LABELS = {
-    TextStatus.TEXT: _l("text"),
-    TextStatus.NO_TEXT: _l("no text"),
-    TextStatus.ENCRYPTED: _l("encrypted, no text"),
-}
-
-
-MIME_LABELS = {
-    "application/pdf": "PDF",
-    "image/png": _l("PNG image"),
-    "image/jpeg": _l("JPEG image"),
-    "image/tiff": _l("TIFF image"),
-    "text/plain": _l("plain text"),
-}
 
 
 def filesize(size: int | None) -> str:
@@ -56,9 +38,6 @@ def tax_id(value: str | None) -> str:
 
 def init_app(app: Flask) -> None:
     """Register the template globals."""
-    from portal.blueprints.admin.forms import ROLE_LABELS
-    from portal.blueprints.clients.forms import KIND_LABELS, STATUS_LABELS
-
     app.jinja_env.filters["filesize"] = filesize
 
     @app.context_processor

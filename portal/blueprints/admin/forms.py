@@ -5,15 +5,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
 from portal.blueprints.account.forms import LANGUAGE_CHOICES
-from portal.domain.permissions import Role
+from portal.labels import ROLE_LABELS
 from portal.services.users import MIN_PASSWORD_LENGTH
-
-ROLE_LABELS = {
-    Role.CLERK: _l("Clerk"),
-    Role.COORDINATOR: _l("Coordinator"),
-    Role.MANAGER: _l("Manager"),
-    Role.ADMIN: _l("Administrator"),
-}
 
 
 class UserForm(FlaskForm):

@@ -7,9 +7,10 @@ from flask_babel import gettext as _
 
 from portal.blueprints import actor, page_arg
 from portal.blueprints.admin import bp
-from portal.blueprints.admin.forms import ROLE_LABELS, NewUserForm, ResetPasswordForm, UserForm
+from portal.blueprints.admin.forms import NewUserForm, ResetPasswordForm, UserForm
 from portal.db import get_db
 from portal.domain.permissions import Perm, Role
+from portal.labels import ROLE_LABELS
 from portal.rendering import render
 from portal.security import requires
 from portal.services import users as users_service

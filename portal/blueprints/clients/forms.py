@@ -1,5 +1,4 @@
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, ValidationError
 from wtforms.fields.choices import SelectChoice
@@ -7,15 +6,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
 from portal.domain.identifiers import InvalidIdentifier, normalise_tax_id
 from portal.domain.money import SUPPORTED_CURRENCIES, MoneyError, parse_amount
-from portal.models.clients import ClientKind, ClientStatus
-
-KIND_LABELS = {ClientKind.PERSON: _l("Person"), ClientKind.COMPANY: _l("Company")}
-STATUS_LABELS = {
-    ClientStatus.PROSPECT: _l("Prospect"),
-    ClientStatus.ONBOARDING: lazy_pgettext("client status", "Onboarding"),
-    ClientStatus.ACTIVE: _l("Active"),
-    ClientStatus.CLOSED: _l("Closed"),
-}
+from portal.labels import KIND_LABELS, STATUS_LABELS
 
 
 def _tax_id(form, field) -> None:

@@ -12,13 +12,14 @@ from wtforms.fields.choices import SelectChoice
 
 from portal.blueprints import actor, page_arg
 from portal.blueprints.clients import bp
-from portal.blueprints.clients.forms import STATUS_LABELS, ClientForm
+from portal.blueprints.clients.forms import ClientForm
 from portal.blueprints.documents.forms import UploadForm
 from portal.db import get_db
 from portal.domain.money import Money, parse_amount
 from portal.domain.onboarding import STEPS, Step, onboarding_state
 from portal.domain.permissions import Perm, Role
 from portal.i18n import today
+from portal.labels import STATUS_LABELS
 from portal.models.clients import Client, ClientKind, ClientStatus
 from portal.rendering import render, wants_fragment
 from portal.security import requires

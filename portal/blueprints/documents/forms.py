@@ -4,18 +4,8 @@ from wtforms import DateField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
-from portal.models.documents import DocType
+from portal.labels import TYPE_LABELS
 
-TYPE_LABELS = {
-    DocType.CREDIT_REPORT: _l("Credit report"),
-    DocType.IDENTITY: _l("Identity document"),
-    DocType.CONTRACT: _l("Contract"),
-    DocType.BANK_STATEMENT: _l("Bank statement"),
-    DocType.INCOME_PROOF: _l("Income proof"),
-    DocType.CORRESPONDENCE: _l("Correspondence"),
-    DocType.AGREEMENT: _l("Agreement"),
-    DocType.OTHER: _l("Other"),
-}
 TYPE_CHOICES = [SelectChoice(t.value, label) for t, label in TYPE_LABELS.items()]
 
 
