@@ -114,8 +114,8 @@ def users_create(username, role, full_name, email, language, password_stdin) -> 
 @committing
 def seed_demo(clients: int) -> None:
     """Load demo users and clients once; refused in production."""
+    from portal import demo
     from portal.i18n import today
-    from portal.services import demo
 
     if current_app.config["ENV"] == "production":
         raise click.ClickException("refusing to load demo data with PORTAL_ENV=production")
@@ -126,8 +126,8 @@ def seed_demo(clients: int) -> None:
     if report.already_present:
         click.echo("demo data already present: nothing to do")
         return
+    from portal.demo import seed_documents
     from portal.jobs import apply_index_queue
-    from portal.services.demo_documents import seed_documents
 
     db = get_db()
     documents = seed_documents(db, current_app.extensions["storage"], today=today())

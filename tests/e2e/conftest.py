@@ -69,9 +69,8 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
 
     Named ``live_app`` so it never stands in for ``tests/conftest.py``'s per-test ``app``.
     """
-    from portal import create_app, migrate
+    from portal import create_app, demo, migrate
     from portal.db import transaction
-    from portal.services import demo
 
     root = tmp_path_factory.mktemp("e2e")
     app = create_app({

@@ -9,8 +9,8 @@ from flask import Flask
 from playwright.sync_api import Page
 
 from portal.db import transaction
+from portal.demo import DEMO_LOGINS
 from portal.domain.identifiers import person_check_digit
-from portal.services.demo import DEMO_LOGINS
 
 PASSWORDS = {username: password for username, _, password, _ in DEMO_LOGINS}
 

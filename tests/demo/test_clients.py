@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session
 
 import portal.models  # noqa: F401  (registers every table)
 from portal.db import Base, make_engine
+from portal.demo.clients import DEMO_LOGINS, SeedReport, seed_demo
 from portal.domain.identifiers import normalise_tax_id
 from portal.domain.onboarding import STEPS, onboarding_state
 from portal.domain.permissions import Role
 from portal.models import AuditEvent, Client, ClientKind, ClientStatus, User
-from portal.services.demo import DEMO_LOGINS, SeedReport, seed_demo
 from portal.services.users import authenticate
 
 TODAY = date(2026, 11, 27)

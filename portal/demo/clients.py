@@ -1,4 +1,4 @@
-"""Demo data: one account per role and a few hundred realistic, made-up clients."""
+"""Demo accounts and clients: one account per role and a few hundred made-up clients."""
 
 from __future__ import annotations
 
