@@ -90,6 +90,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     i18n.init_app(app)
     templating.init_app(app)
+    from portal.blueprints import IdConverter
+
+    app.url_map.converters["int"] = IdConverter  # before the rules: ids past 2**31-1 are 404
     _register_blueprints(app)
 
     from portal.cli import register

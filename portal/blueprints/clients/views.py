@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from portal.blueprints import actor, page_arg
+from portal.blueprints import actor, bounded_int, page_arg
 from portal.blueprints.clients import bp
 from portal.blueprints.clients.forms import ClientForm
 from portal.blueprints.documents.forms import UploadForm
@@ -146,7 +146,7 @@ def edit(client_id: int):
             form.income.data = str(Money(client.income_minor, client.income_currency).as_decimal())
     if form.validate_on_submit():
         try:
-            version = int(form.version.data or 0)
+            version = bounded_int(form.version.data, -1)  # tampered with: a conflict
             clients_service.update_client(db, actor(), client.id, _data(form),
                                           expected_version=version)
         except Conflict:
