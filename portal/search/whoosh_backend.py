@@ -13,6 +13,17 @@ coordinator, 316 ms for a clerk). Whoosh's own ``mask=``/``FilterCollector`` is 
 ``TimeLimitCollector`` calls its child's ``collect`` directly, which would skip the filter.
 The time limit is checked between matching documents (no SIGALRM: it only works in the main
 thread and fires process-wide), so one slow matcher can overrun it.
+
+Whether the index is complete is kept beside it, in marker files: ``portal-index-complete``
+is written into a rebuilt index before it is swapped in (and into a readable index from before
+the markers, once); ``portal-index-new`` into an index created empty because the folder was
+missing. A NEW index takes no changes, so it stays empty until either every live document is
+known to be queued for it (``adopt``) or a rebuild replaces it. A missing folder, a missing
+marker or files that cannot be opened make the index DAMAGED; the state is checked on every
+search (two ``stat`` calls and the directory listing Whoosh makes anyway).
+
+A segment file truncated while a process has it mapped into memory kills that process with
+SIGBUS (Whoosh maps segment files); damage found when the files are opened is reported.
 """
 
 from __future__ import annotations
@@ -26,6 +37,7 @@ import time
 from array import array
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -34,13 +46,13 @@ from whoosh import index as whoosh_index
 from whoosh import query as wq
 from whoosh.collectors import SortingCollector, TimeLimit, TopCollector, WrappingCollector
 from whoosh.fields import ID, KEYWORD, NUMERIC, TEXT, Schema
-from whoosh.filedb.filestore import FileStorage
+from whoosh.filedb.filestore import FileStorage, RamStorage
 from whoosh.index import TOC, EmptyIndexError, LockError
 from whoosh.reading import EmptyReader, MultiReader, SegmentReader, TermNotFound
 from whoosh.scoring import BM25F, BM25FScorer
 from whoosh.searching import Searcher
 from whoosh.sorting import FieldFacet, MultiFacet
-from whoosh.util.filelock import try_for
+from whoosh.util.filelock import FileLock, try_for
 from whoosh.writing import NO_MERGE
 
 from . import analysis
@@ -50,6 +62,8 @@ from .backend import (
     MAX_RESULTS,
     Hit,
     IndexDoc,
+    IndexState,
+    IndexUnavailable,
     SearchBackend,
     SearchQuery,
     SearchResult,
@@ -69,6 +83,11 @@ REBUILD_POOL_MB = 1024
 HIDDEN_CACHE_SIZE = 256
 #: Characters of a document's text that are indexed.
 MAX_INDEX_CHARS = 5_000_000
+#: Whoosh's name of the index in its folder (its files are ``_MAIN_<n>.toc``, ``MAIN_*.seg``).
+INDEXNAME = "MAIN"
+#: Marker files in the index folder (see the module docstring).
+COMPLETE_MARKER = "portal-index-complete"
+NEW_MARKER = "portal-index-new"
 
 SCHEMA = Schema(
     doc_id=NUMERIC(int, bits=64, signed=False, unique=True, stored=True, sortable=True),
@@ -204,50 +223,229 @@ class _LengthCachedScorer(BM25FScorer):
         return self._score(matcher.weight(), self.lengths[matcher.id()])
 
 
+class _Storage(FileStorage):
+    """Whoosh's file storage, closing the files that a failed open left open (Whoosh does
+    not: a damaged segment would leave its file open until the garbage collector came)."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self._opening = threading.local()
+
+    def open_file(self, name, **kwargs):
+        f = super().open_file(name, **kwargs)
+        opened = getattr(self._opening, "files", None)
+        if opened is not None:
+            opened.append(f)
+        return f
+
+    @contextmanager
+    def closing_on_failure(self):
+        """Close the files opened in this block (by this thread) if the block fails."""
+        self._opening.files = opened = []
+        try:
+            yield
+        except BaseException:
+            for f in opened:
+                try:
+                    f.close()
+                except Exception:  # noqa: BLE001, S110 - closing what may be half-open
+                    pass
+            raise
+        finally:
+            self._opening.files = None
+
+
 class WhooshBackend(SearchBackend):
     """Search with Whoosh in ``index_dir``; one refreshed searcher per instance."""
 
     def __init__(self, index_dir: Path) -> None:
         self._dir = Path(index_dir)
+        self._storage = _Storage(str(self._dir))
         self._lock = threading.RLock()
-        self._ix = self._open_or_create()
+        self._ix: whoosh_index.FileIndex | None = None
         self._searcher: Searcher | None = None
-        self._generation = -1
+        #: The TOC file the searcher was opened on: (generation, inode, mtime, size).
+        self._key: tuple | None = None
+        #: The last reason the index could not be used (logged once, not on every search).
+        self._problem: str | None = None
+        #: The TOC key last seen, and the one found damaged: it is not opened again until
+        #: something changes on disk (a search meanwhile costs a stat, not a failed open).
+        self._seen_key: tuple | None = None
+        self._bad_key: tuple | None = None
         self._hidden_cache: OrderedDict[tuple, frozenset[int]] = OrderedDict()
         self._weighting = _LengthCachedBM25F()
-        self._fresh()
+        try:
+            self._create_if_missing()
+        except OSError as exc:
+            self._damaged(exc)
+        self.state()  # opens the searcher of a complete index now, not in the first search
 
-    def _open_or_create(self):
-        """Open the index, creating it (under a lock, once) if it does not exist."""
+    @contextmanager
+    def _swap_lock(self):
+        """Hold the lock (a file beside the index folder) that creating and swapping take."""
+        lock = FileLock(str(self._dir.parent / f".{self._dir.name}.lock"))
+        lock.acquire(blocking=True)
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def _create_if_missing(self) -> None:
+        """Create an empty index marked NEW (under a lock, once) if the folder holds none."""
         self._dir.mkdir(parents=True, exist_ok=True)
-        if not whoosh_index.exists_in(self._dir):
-            lock = FileStorage(str(self._dir)).lock("CREATE_LOCK")
-            lock.acquire(blocking=True)
-            try:
-                if not whoosh_index.exists_in(self._dir):
-                    logger.info("creating search index in %s", self._dir)
-                    whoosh_index.create_in(self._dir, SCHEMA)
-            finally:
-                lock.release()
-        return whoosh_index.open_dir(self._dir, schema=SCHEMA)
+        if TOC._latest_generation(self._storage, INDEXNAME) >= 0:
+            return
+        with self._swap_lock():
+            if TOC._latest_generation(self._storage, INDEXNAME) < 0:
+                logger.info("no search index in %s: created an empty one, to be filled from the "
+                            "database", self._dir)
+                (self._dir / NEW_MARKER).touch()  # before the TOC: see _marker
+                (self._dir / COMPLETE_MARKER).unlink(missing_ok=True)
+                whoosh_index.create_in(self._dir, SCHEMA)
 
-    def _fresh(self):
-        """Return a searcher on the latest commit, reusing unchanged segments (lock held)."""
-        if self._ix.latest_generation() == self._generation:
-            return self._searcher
+    def _marker(self) -> IndexState | None:
+        """Return what the markers say: READY, NEW, or None (no marker, or no folder)."""
+        if (self._dir / COMPLETE_MARKER).exists():
+            return IndexState.READY
+        if (self._dir / NEW_MARKER).exists():
+            return IndexState.NEW
+        return None
+
+    def _damaged(self, exc: BaseException, key: tuple | None = None) -> IndexUnavailable:
+        """Forget the searcher of an index that cannot be used; return the error to raise.
+
+        ``key``: the TOC key the failure was found at (not tried again until it changes).
+        """
+        detail = f"{type(exc).__name__}: {exc}"
+        if detail != self._problem:
+            logger.error("search index %s cannot be used (%s); it must be rebuilt",
+                         self._dir, detail)
+            self._problem = detail
+        with self._lock:
+            self._close_searcher()
+            self._ix, self._bad_key = None, key
+        return IndexUnavailable(IndexState.DAMAGED, detail)
+
+    def state(self) -> IndexState:
+        """Return whether the index is complete, new and empty, or damaged."""
+        with self._lock:
+            try:
+                self._fresh()
+            except IndexUnavailable as exc:
+                return exc.state
+        return IndexState.READY
+
+    def _fresh(self) -> Searcher:
+        """Return a searcher on the latest commit of a complete index (lock held).
+
+        Raises IndexUnavailable when the index is NEW or cannot be opened.
+        """
+        marker = self._marker()
+        if marker is IndexState.NEW:
+            raise IndexUnavailable(IndexState.NEW)
+        try:
+            searcher = self._open_latest()
+        except IndexUnavailable:
+            raise
+        except Exception as exc:  # whatever reading damaged files raises
+            raise self._damaged(exc, self._seen_key) from exc
+        if marker is None:  # a readable index from before the markers: complete
+            try:
+                self._mark_complete(self._dir)
+                logger.info("search index %s adopted as complete", self._dir)
+            except OSError:
+                logger.warning("could not mark the search index %s complete", self._dir,
+                               exc_info=True)
+        self._problem = None
+        return searcher
+
+    def _read_toc(self, generation: int) -> TOC:
+        """Read a TOC file; through memory, because Whoosh leaves the file open when it
+        cannot parse it."""
+        name = TOC._filename(INDEXNAME, generation)
+        memory = RamStorage()
+        memory.files[name] = (self._dir / name).read_bytes()
+        return TOC.read(memory, INDEXNAME, generation, schema=SCHEMA)
+
+    def _disk_key(self) -> tuple:
+        """Return (generation, inode, mtime, size) of the latest TOC file, or ("missing",)."""
+        generation = TOC._latest_generation(self._storage, INDEXNAME)
+        if generation < 0:
+            return ("missing",)
+        stat = os.stat(self._dir / TOC._filename(INDEXNAME, generation))
+        return (generation, stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+    def _open_latest(self) -> Searcher:
+        """Open a searcher on the latest TOC, reusing unchanged segments (lock held).
+
+        A TOC whose key changes while it is read (a commit or a rebuild's swap) is tried
+        again a few times; one found damaged before is not opened again while unchanged.
+        """
         for attempt in range(5):
             try:
-                toc = TOC.read(self._ix.storage, self._ix.indexname, schema=SCHEMA)
-                reader = self._reader(toc)
+                key = self._disk_key()
+                if key == self._bad_key:
+                    raise IndexUnavailable(IndexState.DAMAGED, self._problem or "")
+                self._seen_key = key
+                if key == ("missing",):
+                    raise EmptyIndexError(f"no index in {self._dir}")
+                if key == self._key and self._searcher is not None:
+                    return self._searcher
+                toc = self._read_toc(key[0])
+                with self._storage.closing_on_failure():
+                    if self._ix is None:  # reads the TOC again, known to be readable
+                        self._ix = whoosh_index.FileIndex(self._storage, SCHEMA, INDEXNAME)
+                    reader = self._reader(toc)
                 break
             except (OSError, EmptyIndexError):  # a commit or a rebuild's swap in between
                 if attempt == 4:
                     raise
                 time.sleep(0.02 * (attempt + 1))
         self._searcher = Searcher(reader, fromindex=self._ix, weighting=self._weighting)
-        self._generation = toc.generation
+        self._key, self._bad_key = key, None
         self._weighting.keep_only({segment.segment_id() for segment in toc.segments})
         return self._searcher
+
+    @staticmethod
+    def _mark_complete(directory: Path) -> None:
+        """Write the marker saying the index in ``directory`` is complete (COMPLETE first)."""
+        (directory / COMPLETE_MARKER).write_text(
+            f"complete since {time.strftime('%Y-%m-%d %H:%M:%S %z')}\n")
+        (directory / NEW_MARKER).unlink(missing_ok=True)
+
+    def adopt(self) -> bool:
+        """Declare a NEW, empty index complete (every live document is queued for it).
+
+        Taken under the write lock, so that a rebuild swapping in meanwhile is not marked;
+        False when the writer is busy or the index is not new and empty.
+        """
+        try:
+            lock = self._storage.lock(f"{INDEXNAME}_WRITELOCK")
+            if not lock.acquire(blocking=False):
+                return False
+        except OSError:
+            return False
+        try:
+            with self._lock:
+                if self._marker() is not IndexState.NEW:
+                    return self._marker() is IndexState.READY
+                try:
+                    toc = self._read_toc(TOC._latest_generation(self._storage, INDEXNAME))
+                except Exception:  # noqa: BLE001 - not readable: a rebuild will replace it
+                    return False
+                if toc.segments:  # it was written to after all: only a rebuild can tell
+                    return False
+                try:
+                    self._mark_complete(self._dir)
+                except OSError:
+                    logger.warning("could not mark the search index %s complete", self._dir,
+                                   exc_info=True)
+                    return False
+                logger.info("new search index %s adopted: every document is queued for it",
+                            self._dir)
+                return True
+        finally:
+            lock.release()
 
     def _reader(self, toc):
         """Open a reader on the TOC's segments, reusing the current searcher's readers.
@@ -264,7 +462,7 @@ class WhooshBackend(SearchBackend):
             for segment in toc.segments:
                 leaf = old.pop((segment.segment_id(), segment.deleted_count()), None)
                 if leaf is None:
-                    leaf = SegmentReader(self._ix.storage, toc.schema, segment,
+                    leaf = SegmentReader(self._storage, toc.schema, segment,
                                          generation=toc.generation)
                     opened.append(leaf)
                 readers.append(leaf)
@@ -277,6 +475,26 @@ class WhooshBackend(SearchBackend):
         if not readers:
             return EmptyReader(toc.schema)
         return readers[0] if len(readers) == 1 else MultiReader(readers, generation=toc.generation)
+
+    def _writer(self, timeout: float):
+        """Return a writer on a READY index; raise IndexUnavailable otherwise, LockError when
+        the writer is not free within ``timeout`` seconds."""
+        with self._lock:
+            self._fresh()
+            ix = self._ix
+        try:
+            writer = ix.writer(timeout=timeout)
+        except LockError:
+            raise
+        except Exception as exc:  # the TOC cannot be read
+            raise self._damaged(exc) from exc
+        try:  # a rebuild may have swapped in, or the folder gone, while we waited
+            with self._lock:
+                self._fresh()
+        except BaseException:
+            writer.cancel()
+            raise
+        return writer
 
     def _apply(self, writer, docs: Sequence[IndexDoc], deletions: Iterable[int]) -> None:
         """Write changes with an open writer and commit (the writer holds the lock)."""
@@ -301,7 +519,7 @@ class WhooshBackend(SearchBackend):
         docs = list(docs)
         if docs:
             started = time.perf_counter()
-            self._apply(self._ix.writer(timeout=LOCK_TIMEOUT), docs, ())
+            self._apply(self._writer(LOCK_TIMEOUT), docs, ())
             logger.debug("indexed %d documents in %.3f s", len(docs), time.perf_counter() - started)
         return len(docs)
 
@@ -311,7 +529,7 @@ class WhooshBackend(SearchBackend):
         if not docs and not deletions:
             return True
         try:
-            writer = self._ix.writer(timeout=0)
+            writer = self._writer(0)
         except LockError:
             logger.debug("search index locked; %d changes wait", len(docs) + len(deletions))
             return False
@@ -322,34 +540,55 @@ class WhooshBackend(SearchBackend):
         """Remove documents (unknown ids are ignored)."""
         ids = list(doc_ids)
         if ids:
-            self._apply(self._ix.writer(timeout=LOCK_TIMEOUT), (), ids)
+            self._apply(self._writer(LOCK_TIMEOUT), (), ids)
 
-    def rebuild(self, batches: Iterable[Sequence[IndexDoc]]) -> int:
-        """Build a fresh index next to the live one, one commit per batch, then swap it in."""
+    def rebuild(self, batches: Iterable[Sequence[IndexDoc]], *,
+                only_if_needed: bool = False) -> int | None:
+        """Build a fresh index next to the live one, one commit per batch, then swap it in.
+
+        The live index's write lock is held throughout, so other writers (whose changes
+        would be lost) and other rebuilds wait. With ``only_if_needed`` nothing is built
+        (None) when the index is READY once the lock is had: another process rebuilt it.
+        Works on a missing or damaged index too.
+        """
         started = time.perf_counter()
-        lock = self._ix.lock("WRITELOCK")  # keep other writers out: their changes would be lost
+        self._dir.mkdir(parents=True, exist_ok=True)  # the lock file lives in it
+        lock = self._storage.lock(f"{INDEXNAME}_WRITELOCK")
         if not try_for(lock.acquire, timeout=LOCK_TIMEOUT):
             raise LockError(f"search index {self._dir} is locked")
-        tmp = Path(tempfile.mkdtemp(prefix=f".{self._dir.name}.rebuild-", dir=self._dir.parent))
-        old = tmp.with_name(tmp.name + ".old")
+        old = None
         try:
-            count = self._build(tmp, batches)
-            with self._lock:
-                os.rename(self._dir, old)
-                try:
-                    os.rename(tmp, self._dir)
-                except BaseException:
-                    os.rename(old, self._dir)
-                    raise
-                self._close_searcher()
-                self._ix = self._open_or_create()
-                self._fresh()
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+            if only_if_needed and self.state() is IndexState.READY:
+                logger.info("search index %s is complete again; not rebuilt", self._dir)
+                return None
+            # What a rebuild killed halfway left (none runs: we hold the lock).
+            for leftover in self._dir.parent.glob(f".{self._dir.name}.rebuild-*"):
+                shutil.rmtree(leftover, ignore_errors=True)
+            tmp = Path(tempfile.mkdtemp(prefix=f".{self._dir.name}.rebuild-",
+                                        dir=self._dir.parent))
+            try:
+                count = self._build(tmp, batches)
+                with self._lock, self._swap_lock():
+                    if self._dir.exists():
+                        old = tmp.with_name(tmp.name + ".old")
+                        os.rename(self._dir, old)
+                    try:
+                        os.rename(tmp, self._dir)
+                    except BaseException:
+                        if old is not None:
+                            os.rename(old, self._dir)
+                            old = None
+                        raise
+                    self._close_searcher()
+                    self._ix, self._problem, self._bad_key = None, None, None
+                    self.state()
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
         finally:
             lock.release()
-        shutil.rmtree(old, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
         logger.info("rebuilt the search index: %d documents in %.1f s", count,
                     time.perf_counter() - started)
         return count
@@ -380,11 +619,13 @@ class WhooshBackend(SearchBackend):
                 writer.cancel()
             raise
         # Other processes refresh only when the generation number changes: make it newer.
-        live, built = self._ix.latest_generation(), ix.latest_generation()
+        live = TOC._latest_generation(self._storage, INDEXNAME)
+        built = ix.latest_generation()
         if built <= live:
             toc = TOC.read(ix.storage, ix.indexname, built, schema=SCHEMA)
             TOC(toc.schema, toc.segments, live + 1).write(ix.storage, ix.indexname)
             ix.storage.delete_file(TOC._filename(ix.indexname, built))
+        self._mark_complete(directory)
         return len(seen)
 
     def search(self, query: SearchQuery) -> SearchResult:
@@ -414,22 +655,31 @@ class WhooshBackend(SearchBackend):
         started = time.perf_counter()
         with self._lock:
             searcher = self._fresh()
-            hidden = self._hidden(searcher, frozenset(query.hidden_client_ids))
             try:
-                searcher.search_with_collector(q, _Gate(collector, hidden, query.time_limit),
-                                               context=searcher.context(needs_current=filtered))
-            except TimeLimit:
-                partial = True
-            results = collector.results()
-            total = len(results)
-            docnums = [results.docnum(i) for i in range(start, min(len(results.top_n), limit))]
-            scores = [0.0 if by_date else float(results.score(i))
-                      for i in range(start, start + len(docnums))]
-            hits = [Hit(doc_id=int(searcher.stored_fields(n)["doc_id"]), score=s)
-                    for n, s in zip(docnums, scores, strict=True)]
-            suggestion = None
-            if parsed.words and not partial and (total == 0 or parsed.has_or):
-                suggestion = self._suggest(searcher, text, parsed, query, hidden)
+                hidden = self._hidden(searcher, frozenset(query.hidden_client_ids))
+                try:
+                    searcher.search_with_collector(
+                        q, _Gate(collector, hidden, query.time_limit),
+                        context=searcher.context(needs_current=filtered))
+                except TimeLimit:
+                    partial = True
+                results = collector.results()
+                total = len(results)
+                docnums = [results.docnum(i)
+                           for i in range(start, min(len(results.top_n), limit))]
+                scores = [0.0 if by_date else float(results.score(i))
+                          for i in range(start, start + len(docnums))]
+                hits = [Hit(doc_id=int(searcher.stored_fields(n)["doc_id"]), score=s)
+                        for n, s in zip(docnums, scores, strict=True)]
+                suggestion = None
+                if parsed.words and not partial and (total == 0 or parsed.has_or):
+                    suggestion = self._suggest(searcher, text, parsed, query, hidden)
+            except Exception:
+                # Damaged files, or a fault of ours? Open the index afresh: if that fails,
+                # IndexUnavailable is raised (from this error); otherwise the error itself.
+                self._close_searcher()
+                self._fresh()
+                raise
         logger.debug("search %r: %d hits in %.3f s%s", text, total,
                      time.perf_counter() - started, " (partial)" if partial else "")
         return SearchResult(hits=hits, total=total, partial=partial, suggestion=suggestion,
@@ -503,28 +753,46 @@ class WhooshBackend(SearchBackend):
                                            enough=len(parsed.exact) + len(parsed.prefixes),
                                            verdicts=parsed.verdicts)
 
+    def _readable(self) -> Searcher | None:
+        """Return the searcher of a READY index, None for a NEW one (empty: it takes no
+        changes); raise IndexUnavailable for a damaged one (lock held)."""
+        try:
+            return self._fresh()
+        except IndexUnavailable as exc:
+            if exc.state is IndexState.NEW:
+                return None
+            raise
+
     def doc_ids(self) -> set[int]:
         """Return the ids of every indexed document (for consistency checks)."""
         with self._lock:
-            reader = self._fresh().reader()
-            return {int(fields["doc_id"]) for fields in reader.all_stored_fields()}
+            searcher = self._readable()
+            if searcher is None:
+                return set()
+            return {int(fields["doc_id"]) for fields in searcher.reader().all_stored_fields()}
 
     def count(self) -> int:
         """Return the number of indexed documents."""
         with self._lock:
-            return self._fresh().doc_count()
+            searcher = self._readable()
+            return 0 if searcher is None else searcher.doc_count()
 
     def close(self) -> None:
         """Release searchers and file handles."""
         with self._lock:
             self._close_searcher()
-            self._ix.close()
+            if self._ix is not None:
+                self._ix.close()
+            self._ix = None
 
     def _close_searcher(self) -> None:
         """Close the current searcher and forget it (lock held)."""
         if self._searcher is not None:
-            self._searcher.close()
-        self._searcher, self._generation = None, -1
+            try:
+                self._searcher.close()
+            except Exception:  # noqa: BLE001 - closing files that are gone
+                logger.debug("closing the searcher failed", exc_info=True)
+        self._searcher, self._key = None, None
 
 
 def _any(searcher, q: wq.Query, hidden: Hidden) -> bool:

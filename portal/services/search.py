@@ -1,21 +1,30 @@
-"""Document search with permissions applied inside the query, and the index work queue."""
+"""Document search with permissions applied inside the query, and the index work queue.
+
+When the index cannot answer (its folder was deleted, it was created empty, its files are
+damaged), a search looks for the words in the titles, tags and file names of the documents
+in scope instead, says that the results are incomplete, and asks for the index to be rebuilt
+(``repair``, which the caller provides: the web starts a background rebuild).
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, delete, func, select
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy.orm import Session, aliased, defer, selectinload
 
 from portal.models.clients import Client
 from portal.models.documents import Document, DocumentVersion, IndexTask, TextStatus
+from portal.search.analysis import fold, parse_query
 from portal.search.backend import (
     MAX_QUERY_LENGTH,
     MAX_RESULTS,
     IndexDoc,
+    IndexState,
+    IndexUnavailable,
     SearchBackend,
     SearchQuery,
 )
@@ -23,6 +32,9 @@ from portal.services.base import Actor, Page
 from portal.services.clients import visibility
 
 log = logging.getLogger(__name__)
+
+#: Characters of a hit's text that are read from the database to highlight passages in.
+HIGHLIGHT_CHARS = 100_000
 
 
 @dataclass(frozen=True)
@@ -53,12 +65,13 @@ class DocResults(Page[Found]):
 
     partial: bool = False
     suggestion: str | None = None
-    error: str | None = None
     #: Documents whose index work is still queued.
     pending: int = 0
     #: Documents in the current scope (filters, not words) that have no searchable text.
     without_text: int = 0
-    terms: tuple[str, ...] = field(default=())
+    #: "ok"; or, when the index could not be used and only titles, tags and file names were
+    #: searched: "rebuilding" (a rebuild is under way) or "error" (it is not).
+    index: str = "ok"
 
     @property
     def pages(self) -> int:
@@ -118,30 +131,71 @@ def pending_count(db: Session) -> int:
 _QUOTES = str.maketrans({"„": '"', "“": '"', "”": '"', "»": '"', "«": '"'})
 
 
+def _shown():
+    """Return the loader options of a listed document: its client and its versions without
+    their texts (a text can be tens of megabytes; a list shows none of it)."""
+    return (selectinload(Document.versions).options(defer(DocumentVersion.text)),
+            selectinload(Document.client))
+
+
+def _newest_first():
+    return (func.coalesce(Document.doc_date, func.date(Document.created_at)).desc(),
+            Document.id.desc())
+
+
+def _page_of(db: Session, base, page: int, per_page: int) -> tuple[list[Document], int, int]:
+    """Return one page of ``base`` (a select of documents) newest first, the total and the
+    page number (kept within the pages there are)."""
+    total = db.scalar(select(func.count()).select_from(base.subquery())) or 0
+    pages = max(1, -(-min(total, MAX_RESULTS) // per_page))
+    page = max(1, min(page, pages))
+    stmt = (base.options(*_shown()).order_by(*_newest_first())
+            .limit(per_page).offset((page - 1) * per_page))
+    return list(db.scalars(stmt)), total, page
+
+
 def list_documents(db: Session, actor: Actor, params: DocSearch, *,
                    per_page: int = 20) -> DocResults:
     """List the documents in scope newest first, straight from the database (no words given).
 
     The index is not needed for this, so a document filed a moment ago is listed at once.
     """
-    scope = _scope(actor, params)
-    base = select(Document).join(Client, Client.id == Document.client_id).where(scope)
-    total = db.scalar(select(func.count()).select_from(base.subquery())) or 0
-    pages = max(1, -(-min(total, MAX_RESULTS) // per_page))
-    page = max(1, min(params.page, pages))
-    stmt = (base.options(selectinload(Document.versions), selectinload(Document.client))
-            .order_by(func.coalesce(Document.doc_date, func.date(Document.created_at)).desc(),
-                      Document.id.desc())
-            .limit(per_page).offset((page - 1) * per_page))
-    items = [Found(d, []) for d in db.scalars(stmt)]
-    return DocResults(items=items, total=total, page=page, per_page=per_page,
-                      pending=pending_count(db), without_text=count_without_text(db, actor, params))
+    base = select(Document).join(Client, Client.id == Document.client_id).where(
+        _scope(actor, params))
+    documents, total, page = _page_of(db, base, params.page, per_page)
+    return DocResults(items=[Found(d, []) for d in documents], total=total, page=page,
+                      per_page=per_page, pending=pending_count(db),
+                      without_text=count_without_text(db, actor, params))
+
+
+def index_state(db: Session, backend: SearchBackend) -> IndexState:
+    """Return the index's state; a NEW (empty) index is first declared complete when every
+    live document is queued for it (a new installation: the queue then fills it)."""
+    state = backend.state()
+    if state is IndexState.NEW:
+        queued = select(IndexTask.id).where(IndexTask.document_id == Document.id).exists()
+        unqueued = db.scalar(select(Document.id).where(Document.deleted_at.is_(None), ~queued)
+                             .limit(1))
+        if unqueued is None and backend.adopt():
+            state = backend.state()
+    return state
 
 
 def search_documents(db: Session, actor: Actor, backend: SearchBackend, params: DocSearch,
-                     *, per_page: int = 10, time_limit: float = 2.0) -> DocResults:
-    """Search the filing system as ``actor``; highlight only the page shown, from the database."""
+                     *, per_page: int = 10, time_limit: float = 2.0,
+                     repair: Callable[[], str] | None = None) -> DocResults:
+    """Search the filing system as ``actor``; highlight only the page shown, from the database.
+
+    When the index cannot be used, ``repair`` is called (it returns "rebuilding" or "error")
+    and the words are looked for in titles, tags and file names instead.
+    """
+    def repaired() -> str:
+        return repair() if repair is not None else "error"
+
     words = params.q.translate(_QUOTES).strip()
+    state = index_state(db, backend)
+    # A list needs no index, but the sooner a rebuild starts the better.
+    shown = "ok" if state is IndexState.READY else repaired()
     if not words:
         return list_documents(db, actor, params, per_page=per_page)
     query = SearchQuery(
@@ -151,65 +205,140 @@ def search_documents(db: Session, actor: Actor, backend: SearchBackend, params: 
         page=max(1, min(params.page, MAX_RESULTS // per_page)), per_page=per_page,
         time_limit=time_limit,
     )
-    result = backend.search(query)
-    ids = [hit.doc_id for hit in result.hits]
+    if state is IndexState.READY:
+        try:
+            result = backend.search(query)
+        except IndexUnavailable as exc:
+            log.warning("search index unavailable (%s): searching titles instead", exc)
+            shown = repaired()
+        else:
+            return _found(db, actor, backend, params, query, [hit.doc_id for hit in result.hits],
+                          total=result.total, partial=result.partial,
+                          suggestion=result.suggestion)
+    return _found_without_index(db, actor, backend, params, query, shown)
+
+
+def _found(db: Session, actor: Actor, backend: SearchBackend, params: DocSearch,
+           query: SearchQuery, ids: Sequence[int], **outcome) -> DocResults:
+    """Return the page of the documents ``ids`` (in this order) the actor may still see."""
     rows = {}
     if ids:
         stmt = (select(Document).join(Client, Client.id == Document.client_id)
-                .where(Document.id.in_(ids), _scope(actor, params))
-                .options(selectinload(Document.versions), selectinload(Document.client)))
+                .where(Document.id.in_(ids), _scope(actor, params)).options(*_shown()))
         rows = {d.id: d for d in db.scalars(stmt)}
-    items = []
-    for doc_id in ids:
-        document = rows.get(doc_id)
-        if document is None:
-            continue  # deleted or hidden since it was indexed: never shown
-        passages = backend.highlight(document.current.text, query)
-        title = backend.highlight(document.title, query, whole=True)
-        items.append(Found(document, passages, title[0] if title else None))
+    # deleted or hidden since it was indexed: never shown
+    documents = [rows[doc_id] for doc_id in ids if doc_id in rows]
     return DocResults(
-        items=items, total=result.total, page=query.page, per_page=per_page,
-        partial=result.partial, suggestion=result.suggestion, error=result.error,
-        pending=pending_count(db), without_text=count_without_text(db, actor, params),
-        terms=result.terms,
+        items=_highlighted(db, backend, documents, query), page=query.page,
+        per_page=query.per_page, pending=pending_count(db),
+        without_text=count_without_text(db, actor, params), **outcome,
     )
 
 
-def index_doc(document: Document) -> IndexDoc:
-    """Return what the index needs to know of a document."""
+def _highlighted(db: Session, backend: SearchBackend, documents: Sequence[Document],
+                 query: SearchQuery) -> list[Found]:
+    """Mark the matches in each document's title and in the first HIGHLIGHT_CHARS
+    characters of its current text (only those are read from the database)."""
+    version_ids = [d.current.id for d in documents]
+    texts: dict[int, str] = {}
+    if version_ids:
+        texts = dict(db.execute(
+            select(DocumentVersion.id, func.substr(DocumentVersion.text, 1, HIGHLIGHT_CHARS))
+            .where(DocumentVersion.id.in_(version_ids))).all())
+    items = []
+    for document in documents:
+        passages = backend.highlight(texts.get(document.current.id) or "", query)
+        title = backend.highlight(document.title, query, whole=True)
+        items.append(Found(document, passages, title[0] if title else None))
+    return items
+
+
+#: Accented letters folded in SQL for the search without an index (Hungarian, and ä).
+_ACCENTED = "áéíóöőúüűä"
+
+
+def _folded(expr):
+    """Return a SQL expression of ``expr`` in lower case with the accents of _ACCENTED removed
+    (done letter by letter: SQLite's lower() knows only ASCII)."""
+    for letter in _ACCENTED + _ACCENTED.upper():
+        expr = func.replace(expr, letter, fold(letter))
+    return func.lower(expr)
+
+
+def _found_without_index(db: Session, actor: Actor, backend: SearchBackend,
+                         params: DocSearch, query: SearchQuery, shown: str) -> DocResults:
+    """Find the documents in scope whose title, tags or current file name contain the query's
+    words (any of them after an OR), newest first, without the index."""
+    parsed = parse_query(query.text)
+    words = [w.rstrip("*") for w in parsed.terms if w.rstrip("*")]
+    haystack = _folded(Document.title + " " + Document.tags + " "
+                       + DocumentVersion.original_name)
+    matches = [haystack.contains(word, autoescape=True) for word in words]
+    base = (select(Document).join(Client, Client.id == Document.client_id)
+            .join(DocumentVersion, _current_version())
+            .where(_scope(actor, params)))
+    if matches:
+        base = base.where(or_(*matches) if parsed.has_or else and_(*matches))
+    documents, total, page = _page_of(db, base, query.page, query.per_page)
+    return DocResults(
+        items=_highlighted(db, backend, documents, query), total=total, page=page,
+        per_page=query.per_page, pending=pending_count(db),
+        without_text=count_without_text(db, actor, params), index=shown,
+    )
+
+
+def index_doc(document: Document, text: str | None = None) -> IndexDoc:
+    """Return what the index needs to know of a document (``text``: its current text, when
+    it was loaded apart from the document)."""
     version = document.current
     return IndexDoc(
         doc_id=document.id, client_id=document.client_id, doc_type=document.doc_type.value,
-        title=document.title, text=version.text, tags=tuple(document.tag_list),
-        doc_date=document.doc_date or version.uploaded_at.date(),
+        title=document.title, text=version.text if text is None else text,
+        tags=tuple(document.tag_list), doc_date=document.doc_date or version.uploaded_at.date(),
     )
 
 
-def _load(db: Session, ids: Sequence[int]) -> dict[int, Document]:
-    stmt = (select(Document).where(Document.id.in_(ids), Document.deleted_at.is_(None))
-            .options(selectinload(Document.versions)))
-    return {d.id: d for d in db.scalars(stmt)}
+def _index_docs(db: Session, condition, *, limit: int | None = None) -> list[IndexDoc]:
+    """Return the index input of the live documents meeting ``condition``, by id; only the
+    current version's text is read (older versions' texts are not needed)."""
+    stmt = (select(Document).where(condition, Document.deleted_at.is_(None))
+            .order_by(Document.id).limit(limit)
+            .options(selectinload(Document.versions).options(defer(DocumentVersion.text))))
+    documents = list(db.scalars(stmt))
+    if not documents:
+        return []
+    texts = dict(db.execute(select(DocumentVersion.id, DocumentVersion.text).where(
+        DocumentVersion.id.in_([d.current.id for d in documents]))).all())
+    return [index_doc(d, texts[d.current.id] or "") for d in documents]
 
 
 def apply_batch(db: Session, backend: SearchBackend, *, batch: int = 200,
                 wait: bool = False) -> int | None:
     """Apply the oldest queued index work; return how many documents were done (0: queue
     empty), or None when another process holds the index writer (it, or the next one, will
-    apply the rest). The done task rows are deleted in ``db``'s transaction, after the index
-    committed them: a crash in between leaves them queued, and applying twice is harmless."""
+    apply the rest) or when the index is not READY (a rebuild will take the work in). The
+    done task rows are deleted in ``db``'s transaction, after the index committed them: a
+    crash in between leaves them queued, and applying twice is harmless."""
     tasks = db.scalars(select(IndexTask).order_by(IndexTask.id).limit(batch)).all()
     if not tasks:
         return 0
+    if index_state(db, backend) is not IndexState.READY:
+        log.info("search index not ready: %s tasks wait for its rebuild", len(tasks))
+        return None
     last_id = tasks[-1].id
     ids = sorted({t.document_id for t in tasks})
-    live = _load(db, ids)
-    docs = [index_doc(live[i]) for i in ids if i in live]
+    docs = _index_docs(db, Document.id.in_(ids))
+    live = {doc.doc_id for doc in docs}
     gone = [i for i in ids if i not in live]
-    if wait:
-        backend.delete(gone)
-        backend.index(docs)
-    elif not backend.try_index(docs, gone):
-        log.info("index writer busy: %s tasks left for its holder", len(tasks))
+    try:
+        if wait:
+            backend.delete(gone)
+            backend.index(docs)
+        elif not backend.try_index(docs, gone):
+            log.info("index writer busy: %s tasks left for its holder", len(tasks))
+            return None
+    except IndexUnavailable as exc:
+        log.info("search index unavailable (%s): %s tasks wait for its rebuild", exc, len(tasks))
         return None
     db.execute(delete(IndexTask).where(IndexTask.id <= last_id,
                                        IndexTask.document_id.in_(ids)))
@@ -217,24 +346,36 @@ def apply_batch(db: Session, backend: SearchBackend, *, batch: int = 200,
     return len(ids)
 
 
+def live_batch(db: Session, after: int, batch: int = 500) -> list[IndexDoc]:
+    """Return the index input of up to ``batch`` live documents with ids above ``after``."""
+    return _index_docs(db, Document.id > after, limit=batch)
+
+
 def live_documents(db: Session, batch: int = 500) -> Iterator[list[IndexDoc]]:
     """Yield every live document as index input, in batches by id."""
     last = 0
-    while True:
-        stmt = (select(Document).where(Document.deleted_at.is_(None), Document.id > last)
-                .order_by(Document.id).limit(batch).options(selectinload(Document.versions)))
-        documents = list(db.scalars(stmt))
-        if not documents:
-            return
-        last = documents[-1].id
-        yield [index_doc(d) for d in documents]
+    while docs := live_batch(db, last, batch):
+        last = docs[-1].doc_id
+        yield docs
         db.expunge_all()
+
+
+def queue_mark(db: Session) -> int:
+    """Return the id of the newest queued task (0 when none): a rebuild starting now takes
+    in the work of every task up to it."""
+    return db.scalar(select(func.max(IndexTask.id))) or 0
+
+
+def drop_tasks(db: Session, up_to: int) -> None:
+    """Delete the queued tasks up to ``up_to`` (a rebuild took their work in)."""
+    db.execute(delete(IndexTask).where(IndexTask.id <= up_to))
+    db.flush()
 
 
 def reindex(db: Session, backend: SearchBackend, *, batch: int = 500,
             progress: Callable[[int], None] | None = None) -> int:
     """Rebuild the index from the database; queued work from before the rebuild is dropped."""
-    started_at = db.scalar(select(func.max(IndexTask.id))) or 0
+    started_at = queue_mark(db)
 
     def batches():
         for docs in live_documents(db, batch):
@@ -242,11 +383,6 @@ def reindex(db: Session, backend: SearchBackend, *, batch: int = 500,
                 progress(len(docs))
             yield docs
 
-    count = backend.rebuild(batches())
-    db.execute(delete(IndexTask).where(IndexTask.id <= started_at))
-    db.flush()
+    count = backend.rebuild(batches()) or 0
+    drop_tasks(db, started_at)
     return count
-
-
-def with_page(params: DocSearch, page: int) -> DocSearch:
-    return replace(params, page=page)

@@ -118,7 +118,8 @@ def test_request_over_the_size_limit_gets_413(app, staff, as_role):
 def test_healthz_reports_database_and_storage(app, tmp_path):
     response = app.test_client().get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": "ok", "storage": "ok"}
+    assert response.get_json() == {"status": "ok", "database": "ok", "storage": "ok",
+                                   "search": "ok"}
     app.config["STORAGE_DIR"] = str(tmp_path / "gone")
     broken = app.test_client().get("/healthz")
     assert broken.status_code == 503 and broken.get_json()["storage"] == "error"
