@@ -13,7 +13,7 @@ from portal.blueprints.documents import bp
 from portal.blueprints.documents.forms import TYPE_LABELS, SearchForm, UploadForm
 from portal.db import get_db
 from portal.domain.permissions import Perm
-from portal.jobs import apply_index_queue
+from portal.jobs import apply_index_queue, repair_index
 from portal.models.clients import Client
 from portal.models.documents import DocType, Document
 from portal.rendering import render
@@ -152,11 +152,13 @@ def search():
     db = get_db()
     form = SearchForm(request.args)
     form.validate()
-    apply_index_queue(current_app.extensions["db_sessionmaker"], _backend())
+    sessions, provider = current_app.extensions["db_sessionmaker"], current_app.extensions["search"]
+    apply_index_queue(sessions, _backend())
     params, client = _search_params(form, db)
     results = search_service.search_documents(
         db, actor(), _backend(), params,
         time_limit=current_app.config["SEARCH_TIME_LIMIT_MS"] / 1000,
+        repair=lambda: repair_index(sessions, provider),
     )
     partial = "documents/_client_results.html" if request.args.get("embed") else \
         "documents/_results.html"
