@@ -235,6 +235,8 @@ def check_command(quick: bool, repair: bool) -> None:
         + [f"orphan file (no version refers to it): {s}" for s in report.orphan_files]
         + [f"leftover temporary file of an interrupted upload or extraction: {n}"
            for n in report.leftovers]
+        + ([f"search index is {report.index_unusable}: it cannot be compared (searches use "
+             "titles only until it is rebuilt)"] if report.index_unusable else [])
         + [f"document missing from the index: {d}" for d in report.missing_from_index]
         + [f"index holds a document that is deleted or unknown: {d}"
            for d in report.extra_in_index]
@@ -251,7 +253,7 @@ def check_command(quick: bool, repair: bool) -> None:
         hints = []
         if report.orphan_files or report.leftovers:
             hints.append("`portal check --repair` removes orphan and leftover files")
-        if report.missing_from_index or report.extra_in_index:
+        if report.missing_from_index or report.extra_in_index or report.index_unusable:
             hints.append("`portal search reindex` rebuilds the index")
         if report.missing_files or report.checksum_mismatches:
             hints.append("missing or damaged files must come back from a backup")

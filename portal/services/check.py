@@ -9,8 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.models.documents import Document, DocumentVersion, IndexTask
-from portal.search.backend import SearchBackend
+from portal.search.backend import IndexState, SearchBackend
 from portal.services import files
+from portal.services.search import index_state
 from portal.storage import Storage
 
 
@@ -28,11 +29,14 @@ class CheckReport:
     versions_checked: int = 0
     #: What ``repair`` removed (orphan files and leftovers).
     repaired: list[str] = field(default_factory=list)
+    #: The search index's state when it cannot be compared ("new" and empty, or "damaged").
+    index_unusable: str | None = None
 
     @property
     def clean(self) -> bool:
         return not (self.missing_files or self.checksum_mismatches or self.orphan_files
-                    or self.leftovers or self.missing_from_index or self.extra_in_index)
+                    or self.leftovers or self.missing_from_index or self.extra_in_index
+                    or self.index_unusable)
 
 
 def check(db: Session, storage: Storage, backend: SearchBackend, *, verify_hashes: bool = True,
@@ -57,6 +61,11 @@ def check(db: Session, storage: Storage, backend: SearchBackend, *, verify_hashe
     report.leftovers = [p.name for p in storage.leftovers()]
     live = set(db.scalars(select(Document.id).where(Document.deleted_at.is_(None))))
     queued = set(db.scalars(select(IndexTask.document_id).distinct()))
+    state = index_state(db, backend)
+    if state is not IndexState.READY:
+        report.index_unusable = state.value
+        report.pending_tasks = len(queued)
+        return report
     indexed = backend.doc_ids()
     report.missing_from_index = sorted(live - indexed - queued)
     report.extra_in_index = sorted(indexed - live - queued)
