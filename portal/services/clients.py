@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import date
-from typing import Any
+from enum import Enum
+from typing import Any, Literal
 
 from sqlalchemy import Select, and_, asc, desc, false, func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -30,14 +31,25 @@ SORTS = {
 }
 
 
+class Keep(Enum):
+    """A field's value in ``ClientData`` that leaves the stored value as it is."""
+
+    KEEP = "keep"
+
+
+#: ``ClientData.tax_id`` of a user who saw the stored tax ID masked and sent the mask back.
+KEEP = Keep.KEEP
+
+
 @dataclass(frozen=True)
 class ClientData:
     """What a user may type about a client. ``coordinator_id`` and ``restricted`` are None
-    when the actor may not change them (then they stay as they are)."""
+    when the actor may not change them (then they stay as they are); ``tax_id`` is ``KEEP``
+    to leave the stored one."""
 
     kind: ClientKind
     name: str
-    tax_id: str | None
+    tax_id: str | None | Literal[Keep.KEEP]
     postal_code: str | None
     city: str | None
     street: str | None
@@ -130,6 +142,8 @@ def get_client(db: Session, actor: Actor, client_id: int, *, audit_read: bool = 
 
 def _fields(data: ClientData, actor: Actor) -> dict[str, Any]:
     fields = asdict(data)
+    if fields["tax_id"] is KEEP:
+        fields.pop("tax_id")  # neither changed nor in the audit diff
     if not actor.can(Perm.CLIENTS_ASSIGN):
         fields.pop("coordinator_id")
         fields.pop("restricted")

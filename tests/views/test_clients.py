@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -205,15 +206,18 @@ def test_invalid_input_rerenders_with_422_and_saves_nothing(app, db, staff, as_r
 
 def test_clerk_cannot_restrict_or_assign_through_the_form(app, db, staff, as_role):
     clerk = as_role(Role.CLERK)
-    post(clerk, "/clients/new", _form(restricted="y", coordinator_id=str(staff.coordinator.id)))
+    response = post(clerk, "/clients/new",
+                    _form(restricted="y", coordinator_id=str(staff.coordinator.id)))
+    assert response.status_code == 302  # saved, without the fields a clerk may not set
     client = db.scalar(select(Client))
     assert client.restricted is False and client.coordinator_id is None
 
 
 def test_coordinator_assigns_and_restricts(app, db, staff, as_role):
     coordinator = as_role(Role.COORDINATOR)
-    post(coordinator, "/clients/new",
-         _form(restricted="y", coordinator_id=str(staff.coordinator2.id)))
+    response = post(coordinator, "/clients/new",
+                    _form(restricted="y", coordinator_id=str(staff.coordinator2.id)))
+    assert response.status_code == 302
     client = db.scalar(select(Client))
     assert client.restricted is True and client.coordinator_id == staff.coordinator2.id
 
@@ -269,6 +273,142 @@ def test_a_failed_save_leaves_no_client_and_no_audit_row(app, db, staff, as_role
     assert db.scalar(select(func.count()).where(AuditEvent.action == "client.create")) == 0
 
 
+# A tax ID a clerk sees masked --------------------------------------------------------------
+
+#: The tax ID of the hardening issue: a clerk read it in full in the edit form.
+STORED_TAX_ID = "8797309117"
+MASKED_TAX_ID = "•••••••117"
+NEW_TAX_ID = "8123456786"
+
+
+def _tax_id_value(html: str) -> str:
+    match = re.search(r'<input[^>]*name="tax_id"[^>]*>', html)
+    assert match, "no tax_id field"
+    value = re.search(r'value="([^"]*)"', match.group())
+    return value.group(1) if value else ""
+
+
+def _edit_form(row, **overrides) -> dict:
+    """The edit form of a ``make_client`` row as it was loaded, with ``overrides``."""
+    unchanged = dict.fromkeys(["postal_code", "city", "street", "phone", "email", "employer",
+                               "income"], "")
+    return _form(**{**unchanged, "name": row.name, "status": "active",
+                    "version": str(row.version), **overrides})
+
+
+def _update_events(db) -> list[AuditEvent]:
+    db.expire_all()
+    return db.scalars(select(AuditEvent).where(AuditEvent.action == "client.update")).all()
+
+
+def _stored_tax_id(db, row) -> str | None:
+    db.expire_all()
+    return db.get(Client, row.id).tax_id
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_clerk_edit_form_shows_the_tax_id_masked(app, db, staff, as_role, htmx):
+    row = make_client(db, "Adó Adél", tax_id=STORED_TAX_ID)
+    headers = {"HX-Request": "true"} if htmx else {}
+    response = as_role(Role.CLERK).get(f"/clients/{row.id}/edit", headers=headers)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert STORED_TAX_ID not in html and _tax_id_value(html) == MASKED_TAX_ID
+    coordinator = as_role(Role.COORDINATOR).get(f"/clients/{row.id}/edit")
+    assert _tax_id_value(coordinator.get_data(as_text=True)) == STORED_TAX_ID
+
+
+@pytest.mark.parametrize("sent", [MASKED_TAX_ID, f"  {MASKED_TAX_ID} "])
+def test_clerk_sending_the_masked_tax_id_back_keeps_it(app, db, staff, as_role, sent):
+    row = make_client(db, "Adó Adél", tax_id=STORED_TAX_ID)
+    clerk = as_role(Role.CLERK)
+    shown = _tax_id_value(clerk.get(f"/clients/{row.id}/edit").get_data(as_text=True))
+    assert shown.strip() == sent.strip()
+    response = post(clerk, f"/clients/{row.id}/edit", _edit_form(row, name="Adó Adélka",
+                                                                  tax_id=sent))
+    assert response.status_code == 302
+    assert _stored_tax_id(db, row) == STORED_TAX_ID
+    [event] = _update_events(db)
+    assert event.details == {"name": ["Adó Adél", "Adó Adélka"]}  # no tax ID, full or masked
+    page = clerk.get(response.headers["Location"]).get_data(as_text=True)
+    assert STORED_TAX_ID not in page and MASKED_TAX_ID in page
+
+
+def test_clerk_typing_a_whole_new_tax_id_replaces_it(app, db, staff, as_role):
+    row = make_client(db, "Adó Adél", tax_id=STORED_TAX_ID)
+    clerk = as_role(Role.CLERK)
+    response = post(clerk, f"/clients/{row.id}/edit", _edit_form(row, tax_id=NEW_TAX_ID))
+    assert response.status_code == 302
+    assert _stored_tax_id(db, row) == NEW_TAX_ID
+    [event] = _update_events(db)
+    assert event.details == {"tax_id": [STORED_TAX_ID, NEW_TAX_ID]}  # for managers' eyes
+    html = clerk.get(f"/clients/{row.id}/edit").get_data(as_text=True)
+    assert NEW_TAX_ID not in html and _tax_id_value(html) == "•••••••786"
+
+
+def test_clerk_emptying_the_tax_id_removes_it(app, db, staff, as_role):
+    row = make_client(db, "Adó Adél", tax_id=STORED_TAX_ID)
+    response = post(as_role(Role.CLERK), f"/clients/{row.id}/edit", _edit_form(row, tax_id=""))
+    assert response.status_code == 302
+    assert _stored_tax_id(db, row) is None
+
+
+@pytest.mark.parametrize("sent", ["•••••••118", "•••117", "8797309118"])
+def test_clerk_altering_the_masked_tax_id_is_refused(app, db, staff, as_role, sent):
+    row = make_client(db, "Adó Adél", tax_id=STORED_TAX_ID)
+    response = post(as_role(Role.CLERK), f"/clients/{row.id}/edit", _edit_form(row, tax_id=sent))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert STORED_TAX_ID not in html and _tax_id_value(html) == sent  # what they typed
+    if sent.startswith("•"):
+        assert "or leave the masked one as it is" in html
+    assert _stored_tax_id(db, row) == STORED_TAX_ID and _update_events(db) == []
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_clerk_gets_no_tax_id_in_a_422_rerender(app, db, staff, as_role, htmx):
+    row = make_client(db, "Adó Adél", tax_id=STORED_TAX_ID)
+    response = post(as_role(Role.CLERK), f"/clients/{row.id}/edit",
+                    _edit_form(row, tax_id=MASKED_TAX_ID, email="not-an-email"), htmx=htmx)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Invalid email address." in html
+    assert STORED_TAX_ID not in html and _tax_id_value(html) == MASKED_TAX_ID
+    assert _stored_tax_id(db, row) == STORED_TAX_ID
+
+
+def test_clerk_gets_no_tax_id_in_a_409_conflict_and_keeps_it_on_saving_again(app, db, staff,
+                                                                          as_role):
+    row = make_client(db, "Adó Adél", tax_id=STORED_TAX_ID)
+    clerk, coordinator = as_role(Role.CLERK), as_role(Role.COORDINATOR)
+    stale = str(row.version)
+    assert post(coordinator, f"/clients/{row.id}/edit",
+                _edit_form(row, tax_id=NEW_TAX_ID)).status_code == 302
+    late = post(clerk, f"/clients/{row.id}/edit",
+                _edit_form(row, name="Adó Adélka", tax_id=MASKED_TAX_ID, version=stale))
+    html = late.get_data(as_text=True)
+    assert late.status_code == 409
+    assert STORED_TAX_ID not in html and NEW_TAX_ID not in html
+    assert _tax_id_value(html) == "•••••••786"  # the current record's, masked
+    version = re.search(r'name="version"[^>]*value="(\d+)"', html).group(1)
+    again = post(clerk, f"/clients/{row.id}/edit",
+                 _edit_form(row, name="Adó Adélka", tax_id="•••••••786", version=version))
+    assert again.status_code == 302
+    db.expire_all()
+    saved = db.get(Client, row.id)
+    assert (saved.name, saved.tax_id) == ("Adó Adélka", NEW_TAX_ID)
+
+
+def test_clerk_pages_never_carry_the_whole_tax_id(app, db, staff, as_role):
+    row = make_client(db, "Adó Adél", tax_id=STORED_TAX_ID)
+    clerk = as_role(Role.CLERK)
+    for url in [f"/clients/{row.id}", f"/clients/{row.id}/edit", "/clients/",
+                "/clients/?q=ado"]:
+        for headers in ({}, {"HX-Request": "true"}):
+            html = clerk.get(url, headers=headers).get_data(as_text=True)
+            assert STORED_TAX_ID not in html, url
+            assert MASKED_TAX_ID in html, url
+
+
 # Onboarding checklist ---------------------------------------------------------------------
 
 
@@ -286,7 +426,8 @@ def test_ticking_an_item_returns_the_checklist_fragment_and_is_audited(app, db, 
     event = db.scalar(select(AuditEvent).where(AuditEvent.action == "onboarding.tick"))
     assert event.details == {"step": "contract_signed"}
     # Unticking removes it again, also audited.
-    post(clerk, f"/clients/{row.id}/steps/contract_signed", {"done": "0"}, htmx=True)
+    untick = post(clerk, f"/clients/{row.id}/steps/contract_signed", {"done": "0"}, htmx=True)
+    assert untick.status_code == 200 and 'aria-pressed="true"' not in untick.get_data(as_text=True)
     assert _count(db, OnboardingStep) == 0
     assert db.scalar(select(func.count()).where(AuditEvent.action == "onboarding.untick")) == 1
 

@@ -8,9 +8,15 @@ from portal.domain.identifiers import InvalidIdentifier, normalise_tax_id
 from portal.domain.money import SUPPORTED_CURRENCIES, MoneyError, parse_amount
 from portal.labels import KIND_LABELS, STATUS_LABELS
 
+#: What a masked identifier begins with (``portal.domain.identifiers.mask``).
+MASK_CHAR = "•"
+
 
 def _tax_id(form, field) -> None:
-    if field.data:
+    if field.data and not form.keeps_tax_id():
+        if field.data.strip().startswith(MASK_CHAR):
+            raise ValidationError(_l("Type the whole new tax ID or number, or leave the masked "
+                                     "one as it is."))
         try:
             field.data = normalise_tax_id(field.data)
         except InvalidIdentifier as exc:
@@ -63,3 +69,16 @@ class ClientForm(FlaskForm):
     coordinator_id = SelectField(_l("Coordinator"), coerce=str, validate_choice=True)
     restricted = BooleanField(_l("Restricted: only the coordinator and managers see this client"))
     version = HiddenField()
+
+    #: The stored tax ID as this user sees it (masked), when they may not see it in full.
+    masked_tax_id: str | None = None
+    #: The form was loaded from an older version of the record, so the mask it showed may be
+    #: of an older tax ID: any mask then means "keep" (the edit ends as a conflict anyway).
+    stale: bool = False
+
+    def keeps_tax_id(self) -> bool:
+        """Tell whether the tax ID field holds the mask it was shown (keep the stored one)."""
+        value = (self.tax_id.data or "").strip()
+        if self.masked_tax_id and value == self.masked_tax_id:
+            return True
+        return self.stale and value.startswith(MASK_CHAR)

@@ -15,6 +15,7 @@ from portal.blueprints.clients import bp
 from portal.blueprints.clients.forms import ClientForm
 from portal.blueprints.documents.forms import UploadForm
 from portal.db import get_db
+from portal.domain.identifiers import mask
 from portal.domain.money import Money, parse_amount
 from portal.domain.onboarding import STEPS, Step, onboarding_state
 from portal.domain.permissions import Perm, Role
@@ -26,7 +27,7 @@ from portal.security import requires
 from portal.services import clients as clients_service
 from portal.services import users as users_service
 from portal.services.base import Conflict
-from portal.services.clients import OPEN_STATUSES, ClientData, ClientFilter
+from portal.services.clients import KEEP, OPEN_STATUSES, ClientData, ClientFilter
 
 E = TypeVar("E", bound=Enum)
 
@@ -84,7 +85,7 @@ def _data(form: ClientForm) -> ClientData:
     return ClientData(
         kind=ClientKind(form.kind.data),
         name=form.name.data.strip(),
-        tax_id=form.tax_id.data or None,
+        tax_id=KEEP if form.keeps_tax_id() else form.tax_id.data or None,
         postal_code=(form.postal_code.data or "").strip() or None,
         city=(form.city.data or "").strip() or None,
         street=(form.street.data or "").strip() or None,
@@ -98,6 +99,13 @@ def _data(form: ClientForm) -> ClientData:
         form.coordinator_id.data else None,
         restricted=bool(form.restricted.data) if can_assign else None,
     )
+
+
+def _masked_tax_id(client: Client) -> str | None:
+    """Return the client's tax ID masked if the user may not see it in full, else None."""
+    if not client.tax_id or current_user.can(Perm.TAX_ID_UNMASKED):
+        return None
+    return mask(client.tax_id)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -139,20 +147,27 @@ def edit(client_id: int):
                                         audit_read=request.method == "GET")
     form = ClientForm(obj=client if request.method == "GET" else None)
     _form_choices(form)
+    form.masked_tax_id = _masked_tax_id(client)
+    if request.method == "POST" and not current_user.can(Perm.TAX_ID_UNMASKED):
+        form.stale = bounded_int(form.version.data, -1) != client.version
     if request.method == "GET":
         form.coordinator_id.data = str(client.coordinator_id or "")
         form.version.data = str(client.version)
         if client.income_minor is not None:
             form.income.data = str(Money(client.income_minor, client.income_currency).as_decimal())
+        if form.masked_tax_id:
+            form.tax_id.data = form.masked_tax_id
     if form.validate_on_submit():
         try:
-            version = bounded_int(form.version.data, -1)  # tampered with: a conflict
             clients_service.update_client(db, actor(), client.id, _data(form),
-                                          expected_version=version)
+                                          expected_version=bounded_int(form.version.data, -1))
         except Conflict:
             db.rollback()
             current = clients_service.get_client(db, actor(), client_id, audit_read=False)
             form.version.data = str(current.version)
+            if form.keeps_tax_id():  # still "keep": the current record's, masked
+                form.tax_id.data = _masked_tax_id(current) or ""
+            form.masked_tax_id, form.stale = _masked_tax_id(current), False
             return render("clients/form.html", status=409, form=form, client=current,
                           conflict=True)
         flash(_("Changes saved."), "success")
