@@ -124,10 +124,33 @@ def test_is_business_day(day: date, expected: bool) -> None:
     assert is_business_day(day) is expected
 
 
-@given(dates)
-def test_is_business_day_means_weekday_and_not_holiday(day: date) -> None:
-    expected = day.weekday() < 5 and day not in hungarian_holidays(day.year)
-    assert is_business_day(day) is expected
+#: Hungary's public holidays as published (Labour Code §102; yearly calendars), 2020-2028:
+#: the fixed days every year, and each year's Good Friday, Easter Monday and Whit Monday.
+PUBLISHED_FIXED = [(1, 1), (3, 15), (5, 1), (8, 20), (10, 23), (11, 1), (12, 25), (12, 26)]
+PUBLISHED_MOVABLE = {
+    2020: (date(2020, 4, 10), date(2020, 4, 13), date(2020, 6, 1)),
+    2021: (date(2021, 4, 2), date(2021, 4, 5), date(2021, 5, 24)),
+    2022: (date(2022, 4, 15), date(2022, 4, 18), date(2022, 6, 6)),
+    2023: (date(2023, 4, 7), date(2023, 4, 10), date(2023, 5, 29)),
+    2024: (date(2024, 3, 29), date(2024, 4, 1), date(2024, 5, 20)),
+    2025: (date(2025, 4, 18), date(2025, 4, 21), date(2025, 6, 9)),
+    2026: (date(2026, 4, 3), date(2026, 4, 6), date(2026, 5, 25)),
+    2027: (date(2027, 3, 26), date(2027, 3, 29), date(2027, 5, 17)),
+    2028: (date(2028, 4, 14), date(2028, 4, 17), date(2028, 6, 5)),
+}
+
+
+@pytest.mark.parametrize("year", sorted(PUBLISHED_MOVABLE))
+def test_published_public_holidays_are_not_business_days(year: int) -> None:
+    good_friday, easter_monday, whit_monday = PUBLISHED_MOVABLE[year]
+    published = {date(year, m, d) for m, d in PUBLISHED_FIXED} | {
+        good_friday, easter_monday, whit_monday}
+    assert published <= hungarian_holidays(year)
+    assert not any(is_business_day(day) for day in published)
+    # The days around Easter are worked: Maundy Thursday and the Tuesday after it.
+    assert is_business_day(good_friday - timedelta(days=1))
+    assert is_business_day(easter_monday + timedelta(days=1))
+    assert is_business_day(whit_monday + timedelta(days=1))
 
 
 @given(dates)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from portal.domain.permissions import Role
-from portal.models import AuditEvent, User
+from portal.models import AuditEvent, Client, User
 from tests.conftest import login, make_client, post
 
 NEW_USER = {"username": "Uj.Kolléga", "full_name": "Új Kolléga", "email": "uj@example.hu",
@@ -74,10 +74,14 @@ def test_admin_resets_a_password(app, db, staff, as_role):
 def test_ordinary_forms_cannot_change_a_role(app, db, staff, as_role):
     """Role fields are only read by the admin's user form."""
     clerk = as_role(Role.CLERK)
-    post(clerk, "/account/language", {"language": "hu", "role": "manager", "next": "/"})
-    post(clerk, "/clients/new", {"name": "X", "kind": "person", "status": "prospect",
-                                 "income_currency": "HUF", "role": "manager"})
+    language = post(clerk, "/account/language", {"language": "hu", "role": "manager",
+                                                  "next": "/"})
+    created = post(clerk, "/clients/new", {"name": "X", "kind": "person", "status": "prospect",
+                                           "income_currency": "HUF", "coordinator_id": "",
+                                           "role": "manager"})
+    assert (language.status_code, created.status_code) == (302, 302)  # both forms were saved
     db.expire_all()
+    assert staff.clerk.language == "hu" and db.scalar(select(Client.name)) == "X"
     assert staff.clerk.role is Role.CLERK
 
 
