@@ -10,10 +10,11 @@ from flask_babel import gettext as _
 
 from portal.blueprints import actor, page_arg
 from portal.blueprints.documents import bp
-from portal.blueprints.documents.forms import TYPE_LABELS, SearchForm, UploadForm
+from portal.blueprints.documents.forms import SearchForm, UploadForm
 from portal.db import get_db
 from portal.domain.permissions import Perm
 from portal.jobs import apply_index_queue, repair_index
+from portal.labels import TYPE_LABELS
 from portal.models.clients import Client
 from portal.models.documents import DocType, Document
 from portal.rendering import render
