@@ -170,6 +170,7 @@ def create_client(
     db: Session, actor: Actor, data: ClientData, *, today: date, onboarding_days: int
 ) -> Client:
     """Create a client, number it, and set its onboarding due date."""
+    authz.require(actor, Perm.CLIENTS_EDIT)
     fields = _fields(data, actor)
     _check_coordinator(db, fields.get("coordinator_id"))
     client = Client(**fields, created_by_id=actor.user_id,
@@ -188,6 +189,7 @@ def update_client(
 ) -> Client:
     """Save an edit; refused with Conflict if the client changed since the form was loaded."""
     client = get_client(db, actor, client_id, audit_read=False)
+    authz.require(actor, Perm.CLIENTS_EDIT, client=client)
     if client.version != expected_version:
         raise Conflict("changed by someone else")
     fields = _fields(data, actor)
@@ -212,6 +214,7 @@ def update_client(
 def set_step(db: Session, actor: Actor, client_id: int, step: Step, done: bool) -> Client:
     """Tick or untick one onboarding item."""
     client = get_client(db, actor, client_id, audit_read=False)
+    authz.require(actor, Perm.ONBOARDING_TICK, client=client)
     existing = next((s for s in client.steps if s.step == step), None)
     if done and existing is None:
         client.steps.append(OnboardingStep(step=step, done_by_id=actor.user_id))

@@ -295,3 +295,22 @@ def test_an_amount_is_allowed_only_within_the_actors_limit(db, people):
     authz.require(Actor(people[Role.MANAGER]), Perm.CLIENTS_EDIT,
                   amount=Money(10**12, "HUF"), limit=limit_of)
     authz.require(SYSTEM, Perm.USERS_MANAGE, amount=Money(10**12, "HUF"))
+
+
+def test_client_services_refuse_a_role_without_the_permission(app, db, people):
+    from portal.domain.onboarding import Step
+    from portal.services.clients import set_step, update_client
+
+    sessions = app.extensions["db_sessionmaker"]
+    client = make_client(db, "Ügyfél Ügyes")
+    admin = Actor(people[Role.ADMIN])
+    data = ClientData(kind=ClientKind.PERSON, name="Renamed", tax_id=None, postal_code=None,
+                      city=None, street=None, phone=None, email=None, employer=None,
+                      income_minor=None, income_currency="HUF", status=ClientStatus.ACTIVE)
+    with pytest.raises(Forbidden), transaction(sessions) as session:
+        create_client(session, admin, data, today=date(2026, 11, 30), onboarding_days=10)
+    with pytest.raises(Forbidden), transaction(sessions) as session:
+        update_client(session, admin, client.id, data, expected_version=client.version)
+    with pytest.raises(Forbidden), transaction(sessions) as session:
+        set_step(session, admin, client.id, Step.IDENTITY_VERIFIED, True)
+    assert _count(db, Client) == 1 and db.get(Client, client.id).name == "Ügyfél Ügyes"

@@ -246,11 +246,15 @@ def test_trash_restore_and_empty(app, db, staff, as_role, owner, pdf_bytes):
     assert clerk.get("/documents/trash").status_code == 403
     assert "kuka" in manager.get("/documents/trash").get_data(as_text=True)
     token = csrf_token(manager, "/documents/trash")
-    manager.post(f"/documents/{document.id}/restore", data={"csrf_token": token})
+    restored = manager.post(f"/documents/{document.id}/restore", data={"csrf_token": token})
+    assert restored.status_code == 302
     assert "kuka" in _search(clerk, "hitelkartya")
-    clerk.post(f"/documents/{document.id}/delete", data={"csrf_token": token if False else
-                                                         csrf_token(clerk, "/clients/")})
-    manager.post("/documents/trash/empty", data={"csrf_token": csrf_token(manager, "/clients/")})
+    again = clerk.post(f"/documents/{document.id}/delete",
+                       data={"csrf_token": csrf_token(clerk, "/clients/")})
+    assert again.status_code == 302
+    emptied = manager.post("/documents/trash/empty",
+                           data={"csrf_token": csrf_token(manager, "/clients/")})
+    assert emptied.status_code == 302
     assert _count(db, Document) == 0 and _count(db, DocumentVersion) == 0
     assert not app.extensions["storage"].exists(sha)
     purged = db.scalar(select(func.count()).where(AuditEvent.action == "document.purge"))
@@ -453,7 +457,8 @@ def test_only_the_current_version_decides_whether_a_document_has_text(app, db, s
     document = db.scalar(select(Document))
     text_pdf = make_pdf(tmp_path / "t.pdf", ["Most már van szövege"]).read_bytes()
     token = csrf_token(clerk, f"/documents/{document.id}")
-    clerk.post(f"/documents/{document.id}/versions",
-               data={"csrf_token": token, "file": (io.BytesIO(text_pdf), "t.pdf")},
-               content_type="multipart/form-data")
+    added = clerk.post(f"/documents/{document.id}/versions",
+                       data={"csrf_token": token, "file": (io.BytesIO(text_pdf), "t.pdf")},
+                       content_type="multipart/form-data")
+    assert added.status_code == 302 and _count(db, DocumentVersion) == 2
     assert "has no text" not in _search(clerk, "", client=owner.number)
