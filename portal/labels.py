@@ -7,12 +7,16 @@ translated when it is shown. Below the blueprints (it imports only enums).
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 
 from portal.domain.onboarding import Step
 from portal.domain.permissions import Role
+from portal.domain.policy import Action, Item, ItemState, RiskGrade, Rule, Status
 from portal.models.clients import ClientKind, ClientStatus
+from portal.models.credit import Channel, ContactOutcome, ObligationKind, ReviewKind
 from portal.models.documents import DocType, TextStatus
 
 ROLE_LABELS = {
@@ -46,6 +50,7 @@ TYPE_LABELS = {
     DocType.INCOME_PROOF: _l("Income proof"),
     DocType.CORRESPONDENCE: _l("Correspondence"),
     DocType.AGREEMENT: _l("Agreement"),
+    DocType.CREDIT_DECISION: _l("Credit decision"),
     DocType.OTHER: _l("Other"),
 }
 
@@ -63,3 +68,152 @@ MIME_LABELS = {
     "image/tiff": _l("TIFF image"),
     "text/plain": _l("plain text"),
 }
+
+# Credit reviews ------------------------------------------------------------------------------
+
+REVIEW_KIND_LABELS = {
+    ReviewKind.NEW_LIMIT: _l("New limit"),
+    ReviewKind.LIMIT_INCREASE: _l("Limit increase"),
+    ReviewKind.PERIODIC: _l("Periodic review"),
+}
+
+REVIEW_STATUS_LABELS = {
+    Status.DRAFT: _l("Draft"),
+    Status.VERIFICATION: _l("In verification"),
+    Status.AWAITING_DECISION: _l("Awaiting decision"),
+    Status.APPROVED: _l("Approved"),
+    Status.DECLINED: _l("Declined"),
+    Status.WITHDRAWN: _l("Withdrawn"),
+}
+
+ACTION_LABELS = {
+    Action.START_VERIFICATION: _l("Start verification"),
+    Action.SUBMIT: _l("Submit for decision"),
+    Action.APPROVE: _l("Approve"),
+    Action.DECLINE: _l("Decline"),
+    Action.REFER_UP: _l("Refer to a manager"),
+    Action.SEND_BACK: _l("Send back for more information"),
+    Action.WITHDRAW: _l("Withdraw"),
+}
+
+ITEM_LABELS = {
+    Item.BUREAU: _l("Credit-bureau report"),
+    Item.EMPLOYMENT: _l("Employment reference"),
+    Item.BANK: _l("Bank reference"),
+    Item.LENDERS: _l("Other lenders"),
+}
+
+ITEM_STATE_LABELS = {
+    ItemState.OPEN: _l("open"),
+    ItemState.DONE: _l("done"),
+    ItemState.FAILED: _l("not confirmed"),
+}
+
+OBLIGATION_KIND_LABELS = {
+    ObligationKind.MORTGAGE: _l("Mortgage"),
+    ObligationKind.PERSONAL_LOAN: _l("Personal loan"),
+    ObligationKind.CAR_LOAN: _l("Car loan"),
+    ObligationKind.CREDIT_CARD: _l("Credit card"),
+    ObligationKind.OVERDRAFT: _l("Overdraft"),
+    ObligationKind.OTHER: _l("Other"),
+}
+
+CHANNEL_LABELS = {
+    Channel.PHONE: _l("Phone"),
+    Channel.EMAIL: _l("E-mail"),
+    Channel.LETTER: _l("Letter"),
+}
+
+CONTACT_OUTCOME_LABELS = {
+    ContactOutcome.CONFIRMED: _l("Confirmed"),
+    ContactOutcome.NOT_CONFIRMED: _l("Not confirmed"),
+    ContactOutcome.NO_ANSWER: _l("No answer"),
+}
+
+RISK_GRADE_LABELS = {
+    RiskGrade.HIGH: _l("High risk"),
+    RiskGrade.MEDIUM: _l("Medium risk"),
+    RiskGrade.LOW: _l("Low risk"),
+}
+
+RULE_LABELS = {
+    Rule.DTI: _l("Debt-to-income ratio"),
+    Rule.SCORE: _l("Credit-bureau score"),
+    Rule.BUREAU_AGE: _l("Age of the bureau report"),
+    Rule.INCOME_MULTIPLE: _l("Limit as a multiple of income"),
+    Rule.RESIDUAL: _l("Income left after debt payments"),
+    Rule.VERIFICATION: _l("Required verification"),
+}
+
+
+def _fraction(value) -> Fraction | None:
+    """Read a rule's figure: a Fraction, an int, or a stored "n/d" string."""
+    if value is None:
+        return None
+    return value if isinstance(value, Fraction) else Fraction(value)
+
+
+def percent(value) -> str:
+    """Format a ratio as a percentage with one decimal, in the user's locale: ``42,5 %``."""
+    from portal.i18n import decimal
+
+    ratio = _fraction(value)
+    return "" if ratio is None else f"{decimal(round(float(ratio * 100), 1))}\u00a0%"
+
+
+def multiple(value) -> str:
+    """Format a multiple of income with up to two decimals: ``4,5×``."""
+    from portal.i18n import decimal
+
+    ratio = _fraction(value)
+    return "" if ratio is None else f"{decimal(round(float(ratio), 2))}×"
+
+
+def rule_reason(rule: Rule | str, reason: str, value=None, limit=None, items=()) -> str:
+    """Say in the current language why a rule passed or failed, with its figures."""
+    rule = Rule(rule)
+    if reason == "no_income":
+        return str(_l("No monthly income is given."))
+    if reason == "currency":
+        return str(_l("The figures are not all in the review's currency."))
+    if reason == "missing":
+        if rule is Rule.SCORE:
+            return str(_l("No credit-bureau score is entered."))
+        return str(_l("No date is entered for the bureau report."))
+    if rule is Rule.DTI:
+        if reason == "ok":
+            return str(_l("%(value)s is within the %(limit)s maximum.",
+                          value=percent(value), limit=percent(limit)))
+        return str(_l("%(value)s is over the %(limit)s maximum.",
+                      value=percent(value), limit=percent(limit)))
+    if rule is Rule.RESIDUAL:
+        if reason == "ok":
+            return str(_l("%(value)s of income is left; at least %(limit)s must be.",
+                          value=percent(value), limit=percent(limit)))
+        return str(_l("Only %(value)s of income is left; at least %(limit)s must be.",
+                      value=percent(value), limit=percent(limit)))
+    if rule is Rule.INCOME_MULTIPLE:
+        if reason == "ok":
+            return str(_l("%(value)s of monthly income is within the %(limit)s maximum.",
+                          value=multiple(value), limit=multiple(limit)))
+        return str(_l("%(value)s of monthly income is over the %(limit)s maximum.",
+                      value=multiple(value), limit=multiple(limit)))
+    if rule is Rule.SCORE:
+        if reason == "ok":
+            return str(_l("Score %(value)s meets the minimum of %(limit)s.",
+                          value=value, limit=limit))
+        return str(_l("Score %(value)s is below the minimum of %(limit)s.",
+                      value=value, limit=limit))
+    if rule is Rule.BUREAU_AGE:
+        if reason == "ok":
+            return str(_l("The report is %(value)s days old; at most %(limit)s days are allowed.",
+                          value=value, limit=limit))
+        return str(_l("The report is %(value)s days old; at most %(limit)s days are allowed.",
+                      value=value, limit=limit) if value is not None and int(value) >= 0
+                   else _l("The report is dated in the future."))
+    names = ", ".join(str(ITEM_LABELS[Item(i)]) for i in items)
+    if reason == "ok":
+        return str(_l("Every required item is verified."))
+    if reason == "failed":
+        return str(_l("Not confirmed or not yet done: %(items)s.", items=names))
+    return str(_l("Not yet done: %(items)s.", items=names))

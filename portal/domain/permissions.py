@@ -34,13 +34,28 @@ class Perm(StrEnum):
     DOCUMENTS_TRASH = "documents.trash"
     AUDIT_VIEW = "audit.view"
     USERS_MANAGE = "users.manage"
+    #: Read credit reviews (of the clients one sees) and the credit policy.
+    REVIEWS_VIEW = "reviews.view"
+    #: Log a reference contact on a review.
+    REVIEWS_CONTACT = "reviews.contact"
+    #: Open and prepare a review, attach evidence, submit or withdraw it.
+    REVIEWS_PREPARE = "reviews.prepare"
+    #: Decide a review (within the approval authority the credit policy gives the role).
+    REVIEWS_DECIDE = "reviews.decide"
+    #: Read the credit policy's versions.
+    POLICY_VIEW = "policy.view"
+    #: Save a new version of the credit policy.
+    POLICY_EDIT = "policy.edit"
 
 
 _CLERK = {
     Perm.CLIENTS_VIEW, Perm.CLIENTS_EDIT, Perm.ONBOARDING_TICK,
     Perm.DOCUMENTS_VIEW, Perm.DOCUMENTS_FILE,
+    Perm.REVIEWS_VIEW, Perm.REVIEWS_CONTACT, Perm.POLICY_VIEW,
 }
-_COORDINATOR = _CLERK | {Perm.TAX_ID_UNMASKED, Perm.CLIENTS_ASSIGN}
+_COORDINATOR = _CLERK | {
+    Perm.TAX_ID_UNMASKED, Perm.CLIENTS_ASSIGN, Perm.REVIEWS_PREPARE, Perm.REVIEWS_DECIDE,
+}
 _MANAGER = _COORDINATOR | {
     Perm.CLIENTS_SEE_ALL_RESTRICTED, Perm.AUDIT_VIEW, Perm.DOCUMENTS_TRASH,
 }
@@ -49,7 +64,7 @@ GRANTS: dict[Role, frozenset[Perm]] = {
     Role.CLERK: frozenset(_CLERK),
     Role.COORDINATOR: frozenset(_COORDINATOR),
     Role.MANAGER: frozenset(_MANAGER),
-    Role.ADMIN: frozenset({Perm.USERS_MANAGE}),
+    Role.ADMIN: frozenset({Perm.USERS_MANAGE, Perm.POLICY_VIEW, Perm.POLICY_EDIT}),
 }
 
 

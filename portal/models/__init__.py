@@ -3,6 +3,18 @@
 from portal.domain.onboarding import Step
 from portal.models.audit import AuditEvent
 from portal.models.clients import Client, ClientKind, ClientStatus, OnboardingStep
+from portal.models.credit import (
+    Channel,
+    ContactOutcome,
+    CreditDecision,
+    CreditPolicy,
+    CreditReview,
+    Evidence,
+    Obligation,
+    ObligationKind,
+    ReferenceContact,
+    ReviewKind,
+)
 from portal.models.documents import (
     DocType,
     Document,
@@ -15,6 +27,16 @@ from portal.models.users import User, UserSession
 
 __all__ = [
     "AuditEvent",
+    "Channel",
+    "ContactOutcome",
+    "CreditDecision",
+    "CreditPolicy",
+    "CreditReview",
+    "Evidence",
+    "Obligation",
+    "ObligationKind",
+    "ReferenceContact",
+    "ReviewKind",
     "Client",
     "ClientKind",
     "ClientStatus",

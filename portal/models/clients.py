@@ -69,6 +69,15 @@ class Client(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
+    #: The approved credit limit (set by an approved credit review), in ``credit_currency``.
+    credit_limit_minor: Mapped[int | None] = mapped_column(BigInteger)
+    credit_currency: Mapped[str | None] = mapped_column(String(3))
+    #: "high", "medium" or "low" (``portal.domain.policy.RiskGrade``), from the last approval.
+    risk_grade: Mapped[str | None] = mapped_column(String(10))
+    #: When the next periodic credit review is due (by the risk grade's interval).
+    next_review_due: Mapped[date | None] = mapped_column(Date, index=True)
+    #: The language letters and decision records go out in ("hu" or "en").
+    language: Mapped[str] = mapped_column(String(2), default="hu")
     #: Optimistic lock: an edit based on an older version is refused.
     version: Mapped[int] = mapped_column(Integer, default=1)
 

@@ -30,6 +30,8 @@ class DocType(StrEnum):
     INCOME_PROOF = "income_proof"
     CORRESPONDENCE = "correspondence"
     AGREEMENT = "agreement"
+    #: A credit review's decision record, filed by the portal.
+    CREDIT_DECISION = "credit_decision"
     OTHER = "other"
 
 
