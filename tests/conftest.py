@@ -34,6 +34,8 @@ settings.register_profile("ci", derandomize=True, database=None, print_blob=True
 settings.load_profile("ci" if os.environ.get("CI") == "true" else "default")
 
 PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
+#: Rows the migrations insert, put back after each PostgreSQL test empties the tables.
+_MIGRATION_ROWS: list = []
 #: Each concurrent run (a developer's and CI's, say) needs a schema of its own.
 PG_SCHEMA = os.environ.get("PORTAL_TEST_PG_SCHEMA", "portal_test")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
@@ -72,6 +74,11 @@ def pg_schema() -> Iterator[str]:
 
     engine = make_engine(_pg_url())
     migrate.upgrade(engine)
+    with engine.connect() as conn:  # rows the migrations seed (the first credit policy)
+        for table in Base.metadata.sorted_tables:
+            rows = [dict(row._mapping) for row in conn.execute(table.select())]
+            if rows:
+                _MIGRATION_ROWS.append((table, rows))
     engine.dispose()
     yield _pg_url()
     with admin.connect() as conn:
@@ -108,6 +115,11 @@ def app(backend, tmp_path, request) -> Iterator[Flask]:
         tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
         with engine.begin() as conn:
             conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            for table, rows in _MIGRATION_ROWS:  # as a freshly migrated database has them
+                conn.execute(table.insert(), rows)
+                if "id" in table.c:
+                    conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', "
+                                      f"'id'), (SELECT max(id) FROM {table.name}))"))
     engine.dispose()
 
 
