@@ -302,3 +302,36 @@ def test_restricted_clients_reviews_are_refused_to_those_who_may_not_see_them(ap
     page = reviews.list_reviews(db, people["clerk"], reviews.ReviewFilter(), TODAY, 25)
     assert page.total == 0
     assert reviews.status_counts(db, people["clerk"])[Status.DRAFT] == 0
+
+
+def test_an_approval_files_a_searchable_decision_record_in_the_clients_language(
+        app, db, run, people):
+    from pypdf import PdfReader
+
+    from portal.jobs import apply_index_queue
+    from portal.models import Document
+    from portal.services import search as search_service
+    from portal.services.decision_records import file_decision_record
+
+    client = make_client(db, "Őszi Űrhajós Ödön", language="hu")
+    review_id = prepared(app, db, run, people, client)
+    with app.test_request_context():
+        decision_id = run(reviews.decide, people["other"], review_id, reviews.DecisionData(
+            Action.APPROVE, "t-pdf", approved_minor=2_000_000, risk_grade=RiskGrade.LOW,
+            note="Rendezett fizetési előzmények"), as_of=TODAY,
+            expected_version=_version(db, review_id), file_record=file_decision_record)
+    db.expire_all()
+    decision = db.get(CreditDecision, decision_id)
+    document = db.get(Document, decision.document_id)
+    assert document.doc_type is DocType.CREDIT_DECISION and document.client_id == client.id
+    path = app.extensions["storage"].path_for(document.current.sha256)
+    text = "\n".join(page.extract_text() for page in PdfReader(path).pages)
+    assert "Őszi Űrhajós Ödön" in text and "Hitelbírálati döntés" in text
+    assert "Rendezett fizetési előzmények" in text
+    assert document.current.text_status.value == "text"
+    apply_index_queue(app.extensions["db_sessionmaker"], app.extensions["search"].get(),
+                      wait=True)
+    found = search_service.search_documents(
+        db, people["manager"], app.extensions["search"].get(),
+        search_service.DocSearch(q="Űrhajós rendezett"))
+    assert [f.document.id for f in found.items] == [document.id]
