@@ -61,6 +61,8 @@ class ClientData:
     status: ClientStatus
     coordinator_id: int | None = None
     restricted: bool | None = None
+    #: Letters and decision records go out in it ("hu", "en"); None keeps it as it is.
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,8 @@ def _fields(data: ClientData, actor: Actor) -> dict[str, Any]:
     fields = asdict(data)
     if fields["tax_id"] is KEEP:
         fields.pop("tax_id")  # neither changed nor in the audit diff
+    if fields["language"] not in ("hu", "en"):
+        fields.pop("language")
     if not actor.can(Perm.CLIENTS_ASSIGN):
         fields.pop("coordinator_id")
         fields.pop("restricted")

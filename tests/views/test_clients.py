@@ -452,3 +452,21 @@ def test_overdue_onboarding_stands_out_on_the_client_page(app, db, staff, as_rol
     html = as_role(Role.CLERK).get(f"/clients/{row.id}").get_data(as_text=True)
     assert 'class="checklist overdue"' in html
     assert "Overdue by 4 days" in html
+
+
+def test_the_client_form_sets_the_language_of_letters_and_decisions(app, db, staff, as_role):
+    from tests.conftest import make_client
+
+    client = make_client(db, "Nyelv Nándor")
+    coordinator = as_role(Role.COORDINATOR)
+    page = coordinator.get(f"/clients/{client.id}/edit").get_data(as_text=True)
+    assert 'name="language"' in page and '<option selected value="hu">' in page
+    form = {"kind": "person", "name": "Nyelv Nándor", "status": "active",
+            "income_currency": "HUF", "language": "en", "version": str(client.version),
+            "coordinator_id": "", "tax_id": ""}
+    response = post(coordinator, f"/clients/{client.id}/edit", form)
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    db.expire_all()
+    assert db.get(Client, client.id).language == "en"
+    change = db.scalar(select(AuditEvent).where(AuditEvent.action == "client.update"))
+    assert change.details["language"] == ["hu", "en"]

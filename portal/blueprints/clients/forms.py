@@ -66,6 +66,10 @@ class ClientForm(FlaskForm):
     status = SelectField(
         _l("Status"), choices=[SelectChoice(s.value, label) for s, label in STATUS_LABELS.items()]
     )
+    #: Each language named in itself, as a language menu does.
+    language = SelectField(_l("Language of letters and decisions"),
+                           choices=[SelectChoice("hu", "Magyar"), SelectChoice("en", "English")],
+                           default="hu")
     coordinator_id = SelectField(_l("Coordinator"), coerce=str, validate_choice=True)
     restricted = BooleanField(_l("Restricted: only the coordinator and managers see this client"))
     version = HiddenField()

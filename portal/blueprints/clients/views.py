@@ -95,6 +95,7 @@ def _data(form: ClientForm) -> ClientData:
         income_minor=income,
         income_currency=form.income_currency.data,
         status=ClientStatus(form.status.data),
+        language=form.language.data,
         coordinator_id=int(form.coordinator_id.data) if can_assign and
         form.coordinator_id.data else None,
         restricted=bool(form.restricted.data) if can_assign else None,
