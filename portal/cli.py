@@ -113,29 +113,38 @@ def users_create(username, role, full_name, email, language, password_stdin) -> 
 @with_appcontext
 @committing
 def seed_demo(clients: int) -> None:
-    """Load demo users and clients once; refused in production."""
+    """Load demo users, clients, letters and credit reviews once; refused in production."""
     from portal import demo
     from portal.i18n import today
 
     if current_app.config["ENV"] == "production":
         raise click.ClickException("refusing to load demo data with PORTAL_ENV=production")
+    day = today()
     report = demo.seed_demo(
-        get_db(), today=today(), onboarding_days=current_app.config["ONBOARDING_BUSINESS_DAYS"],
+        get_db(), today=day, onboarding_days=current_app.config["ONBOARDING_BUSINESS_DAYS"],
         clients=clients,
     )
     if report.already_present:
         click.echo("demo data already present: nothing to do")
         return
     from portal.demo import seed_documents
+    from portal.demo.reviews import seed_reviews
     from portal.jobs import apply_index_queue
+    from portal.models.documents import Document
 
     db = get_db()
-    documents = seed_documents(db, current_app.extensions["storage"], today=today())
+    storage = current_app.extensions["storage"]
+    before = db.scalar(select(func.count(Document.id))) or 0
+    seed_documents(db, storage, today=day)
     db.commit()
+    reviews = seed_reviews(db, storage, today=day)  # files bureau reports and records
+    db.commit()
+    documents = (db.scalar(select(func.count(Document.id))) or 0) - before
     apply_index_queue(current_app.extensions["db_sessionmaker"],
                       current_app.extensions["search"].get(), wait=True)
     click.echo(f"demo data loaded: {report.users_created} users, "
-               f"{report.clients_created} clients, {documents} documents")
+               f"{report.clients_created} clients, {documents} documents, "
+               f"{reviews} credit reviews")
 
 
 @click.group("documents", help="Client documents.")
