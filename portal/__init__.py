@@ -110,6 +110,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.blueprints.clients import bp as clients
     from portal.blueprints.documents import bp as documents
     from portal.blueprints.main import bp as main
+    from portal.blueprints.reviews import bp as reviews
 
-    for blueprint in (main, auth_bp, account, clients, documents, admin, audit):
+    for blueprint in (main, auth_bp, account, clients, documents, reviews, admin, audit):
         app.register_blueprint(blueprint)

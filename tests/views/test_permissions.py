@@ -10,15 +10,17 @@ from sqlalchemy import func, select, update
 
 from portal.domain.permissions import Perm, Role, allows
 from portal.models import DocType, Document, OnboardingStep
+from portal.models.credit import ReviewKind
 from portal.security import declared_permission
 from portal.services.base import SYSTEM
 from portal.services.documents import FileMeta, file_document
+from portal.services.reviews import ReviewData, open_review
 from tests.conftest import csrf_token, make_client
 
 #: Values for URL parameters, so every rule can be turned into a real URL.
 URL_VALUES = {
     "client_id": 1, "user_id": 1, "document_id": 1, "step": "identity_verified",
-    "filename": "css/portal.css",
+    "filename": "css/portal.css", "review_id": 1, "version": 1, "item": "employment",
 }
 
 
@@ -64,6 +66,14 @@ ANSWERS: dict[tuple[str, str], set[int]] = {
     ("admin.create_user", "POST"): {422},
     ("admin.edit_user", "POST"): {302},  # the fields it leaves out keep the user's values
     ("admin.reset_password", "POST"): {422},
+    ("reviews.create", "POST"): {422},
+    ("reviews.save_policy", "POST"): {422},
+    ("reviews.update", "POST"): {422},
+    ("reviews.bureau", "POST"): {422},
+    ("reviews.evidence", "POST"): {422},
+    ("reviews.contact", "POST"): {422},
+    ("reviews.prepare", "POST"): {422},
+    ("reviews.decide", "POST"): {422},
 }
 #: Form fields a request sends besides the CSRF token.
 FORM_DATA = {"clients.tick": {"done": "1"}}
@@ -94,8 +104,10 @@ def test_role_route_matrix(app, db, staff, as_role, role):
     row = make_client(db, "Matrix Client")  # id 1, unrestricted
     file_document(db, SYSTEM, app.extensions["storage"], row.id, io.BytesIO(b"matrix note"),
                   "note.txt", FileMeta(DocType.OTHER), max_bytes=10**6)  # document 1
+    review = open_review(db, SYSTEM, row.id, ReviewData(ReviewKind.NEW_LIMIT, 1_000_000, "HUF",
+                                                        "", 500_000))  # review 1
     db.commit()
-    assert (row.id, db.scalar(select(Document.id)), staff.clerk.id) == (1, 1, 1)
+    assert (row.id, db.scalar(select(Document.id)), staff.clerk.id, review.id) == (1, 1, 1, 1)
     client = as_role(role)
     token = csrf_token(client, "/account/")
     checked = allowed = 0
