@@ -1,9 +1,10 @@
 """Page times of the client list and record at realistic sizes, printed as JSON lines.
 
-Run with ``make bench`` (both benchmarks), ``python -m bench clients --clients 20000 50000``
-or ``python -m bench documents`` (see ``bench/documents.py``). Each size gets a fresh
-SQLite database (WAL, as in production on one machine); set ``PORTAL_BENCH_DATABASE_URL`` to
-a PostgreSQL URL to measure there instead (its tables are dropped and recreated).
+Run with ``make bench`` (every benchmark), ``python -m bench clients --clients 20000 50000``,
+``python -m bench documents`` (see ``bench/documents.py``) or ``python -m bench reviews`` (see
+``bench/reviews.py``). Each size gets a fresh SQLite database (WAL, as in production on one
+machine); set ``PORTAL_BENCH_DATABASE_URL`` to a PostgreSQL URL to measure there instead (its
+tables are dropped and recreated).
 Requests go through the whole Flask stack (login session, permission check, template) with
 the test client, so the figures are server time without the network.
 """
@@ -140,12 +141,12 @@ def run(clients: int, repeat: int) -> None:
         engine.dispose()
 
 
-COMMANDS = ("clients", "documents", "all")
+COMMANDS = ("clients", "documents", "reviews", "all")
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``clients``, ``documents`` or (no command, as ``make bench`` runs it) both."""
-    from bench import documents
+    """``clients``, ``documents``, ``reviews`` or (no command, as ``make bench`` runs it) all."""
+    from bench import documents, reviews
 
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] not in COMMANDS and argv[0] not in ("-h", "--help"):
@@ -154,18 +155,23 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     clients = commands.add_parser("clients", help="client list and record page times")
     docs = commands.add_parser("documents", help="document filing and search figures")
-    both = commands.add_parser("all", help="both (the default)")
+    credit = commands.add_parser("reviews", help="review queue and review page times")
+    both = commands.add_parser("all", help="every benchmark (the default)")
     for sub in (clients, both):
         sub.add_argument("--clients", type=int, nargs="+", default=[20_000, 50_000])
         sub.add_argument("--repeat", type=int, default=40)
     for sub in (docs, both):
         documents.add_arguments(sub)
+    reviews.add_arguments(credit)
+    reviews.add_arguments(both, prefixed=True)
     args = parser.parse_args(argv)
     if args.command in ("clients", "all"):
         for size in args.clients:
             run(size, args.repeat)
     if args.command in ("documents", "all"):
         documents.run(args)
+    if args.command in ("reviews", "all"):
+        reviews.run(args)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -123,6 +124,11 @@ class CreditReview(Base):
         back_populates="review", cascade="all, delete-orphan", order_by="CreditDecision.id")
 
     __mapper_args__ = {"version_id_col": version}
+    #: The queue's order (newest change first) and counts per status and client, however the
+    #: planner joins clients (migration 0006).
+    __table_args__ = (Index("ix_credit_reviews_updated_at_id", "updated_at", "id"),
+                      Index("ix_credit_reviews_client_id_status", "client_id", "status"),
+                      Index("ix_credit_reviews_status_client_id", "status", "client_id"))
 
 
 class Obligation(Base):
