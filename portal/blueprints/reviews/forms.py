@@ -115,12 +115,22 @@ def money_of(field, currency: str, *, required: bool = False) -> Money | None:
     return amount
 
 
+class Needed:
+    """Mark a field as required (the form shows its star) where the form's own code checks
+    that it is filled in."""
+
+    field_flags = {"required": True}
+
+    def __call__(self, form, field) -> None:
+        return None
+
+
 class ScaledField(StringField):
     """A percentage or multiple typed as text, read into an integer (``.scaled``)."""
 
     def __init__(self, label=None, validators=None, *, decimals: int = 2, maximum: int,
                  **kwargs) -> None:
-        super().__init__(label, validators, **kwargs)
+        super().__init__(label, [Needed(), *(validators or [])], **kwargs)
         self.decimals = decimals
         self.maximum = maximum
         self.scaled: int | None = None
@@ -170,8 +180,8 @@ class PolicyForm(FlaskForm):
                                        validators=[InputRequired(), NumberRange(1, 3650)])
     required_items = MultiCheckboxField(_l("Verification required before a decision"),
                                         choices=_choices(ITEM_LABELS))
-    coordinator_huf = StringField(_l("Coordinator, in HUF"))
-    coordinator_eur = StringField(_l("Coordinator, in EUR"))
+    coordinator_huf = StringField(_l("Coordinator, in HUF"), validators=[Needed()])
+    coordinator_eur = StringField(_l("Coordinator, in EUR"), validators=[Needed()])
     manager_huf = StringField(_l("Manager, in HUF"))
     manager_eur = StringField(_l("Manager, in EUR"))
     review_high = IntegerField(_l("High risk"), validators=[InputRequired(), NumberRange(1, 120)])
@@ -234,7 +244,7 @@ class ReviewForm(FlaskForm):
     #: Set by ``validate``: what a valid form says, for the review services.
     review_data: ReviewData | None = None
     kind = SelectField(_l("Kind of review"), choices=_choices(REVIEW_KIND_LABELS))
-    requested = StringField(_l("Requested limit"))
+    requested = StringField(_l("Requested limit"), validators=[Needed()])
     currency = SelectField(_l("Currency"), choices=CURRENCY_CHOICES)
     purpose = TextAreaField(_l("Purpose"), validators=[Optional(), Length(max=500)])
     monthly_income = StringField(_l("Gross monthly income"))
