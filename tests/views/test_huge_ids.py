@@ -18,7 +18,7 @@ from tests.conftest import csrf_token, make_client, post
 
 MAX_ID = 2**31 - 1
 OUT_OF_RANGE = ["0", str(2**31), str(2**63), "99999999999999999999", "9" * 5000]
-OTHER_VALUES = {"step": "identity_verified", "filename": "css/portal.css"}
+OTHER_VALUES = {"step": "identity_verified", "filename": "css/portal.css", "item": "employment"}
 
 
 @pytest.fixture
