@@ -119,9 +119,9 @@ OBLIGATION_KIND_LABELS = {
 }
 
 CHANNEL_LABELS = {
-    Channel.PHONE: _l("Phone"),
-    Channel.EMAIL: _l("E-mail"),
-    Channel.LETTER: _l("Letter"),
+    Channel.PHONE: lazy_pgettext("contact channel", "Phone"),
+    Channel.EMAIL: lazy_pgettext("contact channel", "E-mail"),
+    Channel.LETTER: lazy_pgettext("contact channel", "Letter"),
 }
 
 CONTACT_OUTCOME_LABELS = {
@@ -153,12 +153,30 @@ def _fraction(value) -> Fraction | None:
     return value if isinstance(value, Fraction) else Fraction(value)
 
 
-def percent(value) -> str:
-    """Format a ratio as a percentage with one decimal, in the user's locale: ``42,5 %``."""
-    from portal.i18n import decimal
+def percent(value, places: int = 1) -> str:
+    """Format a ratio as a percentage with up to ``places`` decimals, in the user's locale:
+    ``42,5 %``."""
+    from babel.numbers import format_decimal
+
+    from portal.i18n import FORMAT_LOCALES, _language
 
     ratio = _fraction(value)
-    return "" if ratio is None else f"{decimal(round(float(ratio * 100), 1))}\u00a0%"
+    if ratio is None:
+        return ""
+    pattern = "#,##0." + "#" * places if places else "#,##0"
+    shown = format_decimal(round(float(ratio * 100), places), format=pattern,
+                           locale=FORMAT_LOCALES[_language()])
+    return f"{shown}\u00a0%"
+
+
+def _percents(value, limit) -> tuple[str, str]:
+    """Format a figure and its limit with as many decimals as it takes to tell them apart
+    (one forint over a 40 % limit is 40,0002 %, not "40 % over 40 %")."""
+    for places in (1, 2, 3, 4, 5, 6):
+        shown = percent(value, places), percent(limit, places)
+        if shown[0] != shown[1] or _fraction(value) == _fraction(limit):
+            return shown
+    return shown
 
 
 def multiple(value) -> str:
@@ -181,17 +199,18 @@ def rule_reason(rule: Rule | str, reason: str, value=None, limit=None, items=())
             return str(_l("No credit-bureau score is entered."))
         return str(_l("No date is entered for the bureau report."))
     if rule is Rule.DTI:
+        shown, ceiling = _percents(value, limit)
         if reason == "ok":
             return str(_l("%(value)s is within the %(limit)s maximum.",
-                          value=percent(value), limit=percent(limit)))
-        return str(_l("%(value)s is over the %(limit)s maximum.",
-                      value=percent(value), limit=percent(limit)))
+                          value=shown, limit=ceiling))
+        return str(_l("%(value)s is over the %(limit)s maximum.", value=shown, limit=ceiling))
     if rule is Rule.RESIDUAL:
+        shown, floor = _percents(value, limit)
         if reason == "ok":
             return str(_l("%(value)s of income is left; at least %(limit)s must be.",
-                          value=percent(value), limit=percent(limit)))
+                          value=shown, limit=floor))
         return str(_l("Only %(value)s of income is left; at least %(limit)s must be.",
-                      value=percent(value), limit=percent(limit)))
+                      value=shown, limit=floor))
     if rule is Rule.INCOME_MULTIPLE:
         if reason == "ok":
             return str(_l("%(value)s of monthly income is within the %(limit)s maximum.",

@@ -566,3 +566,20 @@ def test_client_page_has_a_credit_section(app, db, staff, as_role, client1):
     assert "Reviews" in clerk_page  # the main navigation
     admin_nav = _html(as_role(Role.ADMIN).get("/account/"))
     assert "/reviews/policy" in admin_nav and "/reviews/\"" not in admin_nav
+
+
+def test_a_manager_is_offered_no_referral_upwards(app, db, staff, as_role):
+    client = make_client(db, "Legfelső Lenke")
+    prep = Actor(staff.coordinator)
+    review = reviews.open_review(db, prep, client.id, ReviewData(
+        kind=ReviewKind.NEW_LIMIT, requested_minor=1_000_000, currency="HUF", purpose="",
+        monthly_income_minor=500_000))
+    db.flush()
+    reviews.submit(db, prep, review.id, as_of=date.today(), expected_version=review.version)
+    db.commit()
+    coordinator_page = as_role("coordinator2").get(f"/reviews/{review.id}").get_data(
+        as_text=True)
+    manager_page = as_role(Role.MANAGER).get(f"/reviews/{review.id}").get_data(as_text=True)
+    refer = 'data-action="refer_up"'
+    assert refer in coordinator_page and 'data-action="approve"' in coordinator_page
+    assert refer not in manager_page and 'data-action="approve"' in manager_page

@@ -25,7 +25,7 @@ from portal.blueprints.reviews.forms import (
 from portal.db import get_db
 from portal.domain import policy as rules
 from portal.domain.money import Money, exponent
-from portal.domain.permissions import Perm
+from portal.domain.permissions import Perm, Role
 from portal.domain.policy import Action, Item, Status
 from portal.i18n import date_filter, office_tz, today
 from portal.labels import (
@@ -202,6 +202,9 @@ def render_review(review: CreditReview, *, status: int = 200, figures: ReviewFor
     prepare.version.data = str(review.version)
     blocked = review_pages.why_not_decide(who, review, policy)
     decider_actions = [a for a in DECIDER_ACTIONS if a in allowed] if blocked is None else []
+    if review.needed_role == Role.MANAGER.value or current_user.role is Role.MANAGER:
+        # Nobody is above a manager: a referral would be refused.
+        decider_actions = [a for a in decider_actions if a is not Action.REFER_UP]
     if decider_actions:
         decision = decision or decision_form(review)
         decision.version.data = str(review.version)
