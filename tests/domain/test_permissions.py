@@ -51,7 +51,8 @@ def test_admin_holds_no_client_permission(perm: Perm) -> None:
 
 def test_admin_manages_users() -> None:
     assert allows(Role.ADMIN, Perm.USERS_MANAGE)
-    assert GRANTS[Role.ADMIN] == {Perm.USERS_MANAGE}
+    # Users and the credit policy; no client data, no reviews.
+    assert GRANTS[Role.ADMIN] == {Perm.USERS_MANAGE, Perm.POLICY_VIEW, Perm.POLICY_EDIT}
 
 
 @pytest.mark.parametrize("role", [Role.CLERK, Role.COORDINATOR, Role.MANAGER])
@@ -70,6 +71,9 @@ def test_only_admin_manages_users(role: Role) -> None:
                 Perm.ONBOARDING_TICK,
                 Perm.DOCUMENTS_VIEW,
                 Perm.DOCUMENTS_FILE,
+                Perm.REVIEWS_VIEW,
+                Perm.REVIEWS_CONTACT,
+                Perm.POLICY_VIEW,
             },
         ),
         (
@@ -82,6 +86,11 @@ def test_only_admin_manages_users(role: Role) -> None:
                 Perm.DOCUMENTS_FILE,
                 Perm.TAX_ID_UNMASKED,
                 Perm.CLIENTS_ASSIGN,
+                Perm.REVIEWS_VIEW,
+                Perm.REVIEWS_CONTACT,
+                Perm.REVIEWS_PREPARE,
+                Perm.REVIEWS_DECIDE,
+                Perm.POLICY_VIEW,
             },
         ),
         (
@@ -97,6 +106,11 @@ def test_only_admin_manages_users(role: Role) -> None:
                 Perm.CLIENTS_SEE_ALL_RESTRICTED,
                 Perm.AUDIT_VIEW,
                 Perm.DOCUMENTS_TRASH,
+                Perm.REVIEWS_VIEW,
+                Perm.REVIEWS_CONTACT,
+                Perm.REVIEWS_PREPARE,
+                Perm.REVIEWS_DECIDE,
+                Perm.POLICY_VIEW,
             },
         ),
     ],
