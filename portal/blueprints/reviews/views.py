@@ -58,6 +58,9 @@ def index():
     db, who = get_db(), actor()
     flt = _filter_from_request()
     page = reviews.list_reviews(db, who, flt, today(), current_app.config["PAGE_SIZE"])
+    if wants_fragment():  # the table alone: the counts and due clients are not part of it
+        return render("reviews/index.html", "reviews/_table.html", page=page, flt=flt,
+                      statuses=REVIEW_STATUS_LABELS)
     return render(
         "reviews/index.html", "reviews/_table.html", page=page, flt=flt,
         statuses=REVIEW_STATUS_LABELS, counts=reviews.status_counts(db, who),
