@@ -23,9 +23,15 @@ from portal.models.documents import (
     StoredFile,
     TextStatus,
 )
+from portal.models.ledger import Account, AccountStatus, EntryKind, LedgerEntry, WriteOff
 from portal.models.users import User, UserSession
 
 __all__ = [
+    "Account",
+    "AccountStatus",
+    "EntryKind",
+    "LedgerEntry",
+    "WriteOff",
     "AuditEvent",
     "Channel",
     "ContactOutcome",

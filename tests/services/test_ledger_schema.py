@@ -1,0 +1,88 @@
+"""The ledger is append-only in the database itself, on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from portal import migrate
+from portal.db import make_engine
+from portal.models import Account, EntryKind, LedgerEntry
+from tests.conftest import make_client
+
+
+@pytest.fixture
+def entry(db) -> LedgerEntry:
+    client = make_client(db, "Főkönyv Ferenc")
+    account = Account(client_id=client.id, number="HU-000001", currency="HUF",
+                      limit_minor=1_000_000, opened_on=date(2026, 11, 1))
+    db.add(account)
+    db.flush()
+    charge = LedgerEntry(account_id=account.id, kind=EntryKind.CHARGE, amount_minor=50_000,
+                         currency="HUF", booked_on=date(2026, 11, 1), due_on=date(2026, 11, 30))
+    db.add(charge)
+    db.commit()
+    return charge
+
+
+def test_an_entry_cannot_be_changed_or_deleted_even_in_raw_sql(db, entry):
+    with pytest.raises(DBAPIError, match="append-only"):
+        db.execute(update(LedgerEntry).where(LedgerEntry.id == entry.id)
+                   .values(amount_minor=1))
+    db.rollback()
+    with pytest.raises(DBAPIError, match="append-only"):
+        db.execute(delete(LedgerEntry).where(LedgerEntry.id == entry.id))
+    db.rollback()
+    assert db.scalar(select(LedgerEntry.amount_minor).where(LedgerEntry.id == entry.id)) == 50_000
+
+
+def test_a_correction_is_a_reversal_pointing_at_the_entry_once(db, entry):
+    db.add(LedgerEntry(account_id=entry.account_id, kind=EntryKind.REVERSAL,
+                       amount_minor=50_000, currency="HUF", booked_on=date(2026, 11, 2),
+                       reverses_id=entry.id, note="wrong amount"))
+    db.commit()
+    db.add(LedgerEntry(account_id=entry.account_id, kind=EntryKind.REVERSAL,
+                       amount_minor=50_000, currency="HUF", booked_on=date(2026, 11, 3),
+                       reverses_id=entry.id))
+    with pytest.raises(IntegrityError):  # an entry is reversed at most once
+        db.commit()
+    db.rollback()
+    assert db.scalar(select(func.count()).select_from(LedgerEntry)) == 2
+
+
+@pytest.mark.parametrize(("kind", "amount", "reverses"), [
+    (EntryKind.PAYMENT, -100, None),  # only adjustments carry a sign
+    (EntryKind.CHARGE, 0, None),
+    (EntryKind.REVERSAL, 100, None),  # a reversal must point back
+    (EntryKind.FEE, 100, 1),  # and only a reversal may
+])
+def test_the_database_refuses_malformed_entries(db, entry, kind, amount, reverses):
+    db.add(LedgerEntry(account_id=entry.account_id, kind=kind, amount_minor=amount,
+                       currency="HUF", booked_on=date(2026, 11, 2), reverses_id=reverses))
+    with pytest.raises(IntegrityError):
+        db.commit()
+    db.rollback()
+
+
+def test_a_negative_adjustment_is_allowed(db, entry):
+    db.add(LedgerEntry(account_id=entry.account_id, kind=EntryKind.ADJUSTMENT,
+                       amount_minor=-1_500, currency="HUF", booked_on=date(2026, 11, 2)))
+    db.commit()
+
+
+def test_downgrading_below_the_ledger_removes_its_triggers_too(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'l.sqlite3'}")
+    migrate.upgrade(engine)
+    migrate.upgrade(engine, "head")
+    from alembic import command
+
+    command.downgrade(migrate.alembic_config(engine), "0006")
+    with engine.connect() as conn:
+        triggers = conn.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger'").scalars().all()
+    assert triggers == []
+    migrate.upgrade(engine)
+    engine.dispose()
