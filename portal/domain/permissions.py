@@ -46,18 +46,29 @@ class Perm(StrEnum):
     POLICY_VIEW = "policy.view"
     #: Save a new version of the credit policy.
     POLICY_EDIT = "policy.edit"
+    #: See accounts, balances and ledgers (of the clients one sees).
+    ACCOUNTS_VIEW = "accounts.view"
+    #: Open accounts; record payments, charges, fees, adjustments and reversals; import
+    #: bank statements; propose write-offs.
+    LEDGER_RECORD = "ledger.record"
+    #: Approve or reject a write-off (never one's own proposal).
+    WRITE_OFF_APPROVE = "ledger.write_off_approve"
+    #: The financial reports (aging, DSO, CEI, write-offs and recoveries).
+    REPORTS_VIEW = "reports.view"
 
 
 _CLERK = {
     Perm.CLIENTS_VIEW, Perm.CLIENTS_EDIT, Perm.ONBOARDING_TICK,
     Perm.DOCUMENTS_VIEW, Perm.DOCUMENTS_FILE,
-    Perm.REVIEWS_VIEW, Perm.REVIEWS_CONTACT, Perm.POLICY_VIEW,
+    Perm.REVIEWS_VIEW, Perm.REVIEWS_CONTACT, Perm.POLICY_VIEW, Perm.ACCOUNTS_VIEW,
 }
 _COORDINATOR = _CLERK | {
     Perm.TAX_ID_UNMASKED, Perm.CLIENTS_ASSIGN, Perm.REVIEWS_PREPARE, Perm.REVIEWS_DECIDE,
+    Perm.LEDGER_RECORD, Perm.REPORTS_VIEW,
 }
 _MANAGER = _COORDINATOR | {
     Perm.CLIENTS_SEE_ALL_RESTRICTED, Perm.AUDIT_VIEW, Perm.DOCUMENTS_TRASH,
+    Perm.WRITE_OFF_APPROVE,
 }
 
 GRANTS: dict[Role, frozenset[Perm]] = {

@@ -1,5 +1,6 @@
 """ORM models, one module per aggregate. Importing this package registers every table."""
 
+from portal.domain.ledger import EntryKind
 from portal.domain.onboarding import Step
 from portal.models.audit import AuditEvent
 from portal.models.clients import Client, ClientKind, ClientStatus, OnboardingStep
@@ -23,7 +24,7 @@ from portal.models.documents import (
     StoredFile,
     TextStatus,
 )
-from portal.models.ledger import Account, AccountStatus, EntryKind, LedgerEntry, WriteOff
+from portal.models.ledger import Account, AccountStatus, LedgerEntry, WriteOff
 from portal.models.users import User, UserSession
 
 __all__ = [

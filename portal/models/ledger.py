@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import Base, str_enum, utcnow
+from portal.domain.ledger import EntryKind
 from portal.models.clients import Client
 from portal.models.users import User
 
@@ -31,16 +32,6 @@ from portal.models.users import User
 class AccountStatus(StrEnum):
     OPEN = "open"
     CLOSED = "closed"
-
-
-class EntryKind(StrEnum):
-    CHARGE = "charge"
-    PAYMENT = "payment"
-    FEE = "fee"
-    ADJUSTMENT = "adjustment"
-    WRITE_OFF = "write_off"
-    RECOVERY = "recovery"
-    REVERSAL = "reversal"
 
 
 class WriteOffStatus(StrEnum):

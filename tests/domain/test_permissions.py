@@ -74,6 +74,7 @@ def test_only_admin_manages_users(role: Role) -> None:
                 Perm.REVIEWS_VIEW,
                 Perm.REVIEWS_CONTACT,
                 Perm.POLICY_VIEW,
+                Perm.ACCOUNTS_VIEW,
             },
         ),
         (
@@ -91,6 +92,9 @@ def test_only_admin_manages_users(role: Role) -> None:
                 Perm.REVIEWS_PREPARE,
                 Perm.REVIEWS_DECIDE,
                 Perm.POLICY_VIEW,
+                Perm.ACCOUNTS_VIEW,
+                Perm.LEDGER_RECORD,
+                Perm.REPORTS_VIEW,
             },
         ),
         (
@@ -111,6 +115,10 @@ def test_only_admin_manages_users(role: Role) -> None:
                 Perm.REVIEWS_PREPARE,
                 Perm.REVIEWS_DECIDE,
                 Perm.POLICY_VIEW,
+                Perm.ACCOUNTS_VIEW,
+                Perm.LEDGER_RECORD,
+                Perm.REPORTS_VIEW,
+                Perm.WRITE_OFF_APPROVE,
             },
         ),
     ],
