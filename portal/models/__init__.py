@@ -3,6 +3,7 @@
 from portal.domain.ledger import EntryKind
 from portal.domain.onboarding import Step
 from portal.models.audit import AuditEvent
+from portal.models.banking import BankMapping, LineStatus, StatementImport, StatementLine
 from portal.models.clients import Client, ClientKind, ClientStatus, OnboardingStep
 from portal.models.credit import (
     Channel,
@@ -28,6 +29,10 @@ from portal.models.ledger import Account, AccountStatus, LedgerEntry, WriteOff
 from portal.models.users import User, UserSession
 
 __all__ = [
+    "BankMapping",
+    "LineStatus",
+    "StatementImport",
+    "StatementLine",
     "Account",
     "AccountStatus",
     "EntryKind",
