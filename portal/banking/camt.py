@@ -9,8 +9,16 @@ Per entry (``Ntry``): ``CdtDbtInd`` gives the sign (credits positive), ``Amt``/`
 amount (exact decimals, never float; more decimals than the currency has is an error),
 ``BookgDt/Dt`` or ``BookgDt/DtTm`` the date (``ValDt`` when the bank gives no booking date).
 Pending and information-only entries (``Sts`` PDNG, INFO, FUTR) are skipped and counted. An
-entry with several ``TxDtls`` (a batch booking) gives one transaction per detail, each with
-its own amount. The counterparty is the debtor of a credit and the creditor of a debit.
+entry with several ``TxDtls`` (a batch booking) gives one transaction per detail when each has
+its own amount and they add up to the entry's (an error when they do not); without amounts it
+stays one transaction. The counterparty is the debtor (or ultimate debtor) of a credit and the
+creditor of a debit; the reference is the ``Ustrd`` lines and ``Strd`` references joined, or
+the payer's ``EndToEndId`` when there is nothing else. A reversal (``RvslInd``) is signed as
+booked: its ``CdtDbtInd`` already points the other way.
+
+Ids: the entry's ``AcctSvcrRef``, else its ``NtryRef``, else the detail's ``AcctSvcrRef`` or
+``TxId``, else a content hash (:func:`portal.banking.model.content_id`). A batch's parts get
+their own ``AcctSvcrRef``, else ``<entry id>/<TxId or position in the batch>``.
 """
 
 from __future__ import annotations
@@ -19,7 +27,6 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date
-from decimal import Decimal
 from xml.etree.ElementTree import Element
 from xml.etree.ElementTree import ParseError as XmlSyntaxError
 
@@ -35,10 +42,11 @@ from portal.banking.model import (
     content_id,
     normalise_account,
 )
-from portal.domain.money import Money, MoneyError, exponent
+from portal.banking.values import exact_money
+from portal.domain.money import Money, MoneyError
 
 _NAMESPACE = re.compile(r"urn:iso:std:iso:20022:tech:xsd:camt\.053\.001\.\d+")
-_DECIMAL = re.compile(r"\d{1,18}(\.\d{1,18})?")
+_DECIMAL = re.compile(r"(\d+)(?:\.(\d+))?")
 _NOT_BOOKED = {"PDNG", "INFO", "FUTR"}
 _UNIT = "entry"
 
@@ -104,16 +112,13 @@ def _amount(element: Element | None, fallback_currency: str) -> Money:
         raise _EntryError("no amount")
     text = collapse(element.text)
     currency = (element.get("Ccy") or fallback_currency).strip().upper()
-    if not _DECIMAL.fullmatch(text):
+    match = _DECIMAL.fullmatch(text)
+    if not match:
         raise _EntryError(f"amount {text!r} is not a decimal number")
     try:
-        digits = exponent(currency)
+        return exact_money(match[1], match[2] or "", currency, False, text)
     except MoneyError as exc:
         raise _EntryError(str(exc)) from exc
-    value = Decimal(text)
-    if value != value.quantize(Decimal(1).scaleb(-digits)):
-        raise _EntryError(f"amount {text} has more decimals than {currency} has ({digits})")
-    return Money(int(value.scaleb(digits)), currency)
 
 
 def _signed(money: Money, indicator: str) -> Money:
@@ -150,13 +155,33 @@ def _reference(details: Element | None) -> str:
 
 def _party(details: Element | None, credit: bool) -> tuple[str, str]:
     role = "Dbtr" if credit else "Cdtr"
-    name = _text(details, f"RltdPties/{role}/Nm", f"RltdPties/{role}/Pty/Nm")
+    name = _text(
+        details,
+        f"RltdPties/{role}/Nm",
+        f"RltdPties/{role}/Pty/Nm",
+        f"RltdPties/Ultmt{role}/Nm",
+        f"RltdPties/Ultmt{role}/Pty/Nm",
+    )
     account = _text(details, f"RltdPties/{role}Acct/Id/IBAN", f"RltdPties/{role}Acct/Id/Othr/Id")
     return name, normalise_account(account)
 
 
+def _part_amount(details: Element, indicator: str, currency: str) -> Money | None:
+    """Return a batch part's own signed amount, or None when the bank gives none."""
+    element = _find(details, "Amt")
+    if element is None:
+        element = _find(details, "AmtDtls/TxAmt/Amt")
+    if element is None:
+        return None
+    return _signed(_amount(element, currency), _text(details, "CdtDbtInd") or indicator)
+
+
 def _entry_transactions(entry: Element, currency: str, seen: Counter) -> list[BankTransaction]:
-    """Return the transactions of one ``Ntry``: one, or one per ``TxDtls`` of a batch."""
+    """Return the transactions of one ``Ntry``: one, or one per ``TxDtls`` of a batch.
+
+    A batch's parts are kept apart only when each has its own amount and they add up to the
+    entry's; parts without amounts make one transaction of the whole entry.
+    """
     status = _find(entry, "Sts")
     code = (_text(status, "Cd") or collapse(status.text)) if status is not None else "BOOK"
     if code.upper() in _NOT_BOOKED:
@@ -165,43 +190,44 @@ def _entry_transactions(entry: Element, currency: str, seen: Counter) -> list[Ba
     entry_amount = _signed(_amount(_find(entry, "Amt"), currency), indicator)
     booked_on = _booked_on(entry)
     entry_id = _text(entry, "AcctSvcrRef", "NtryRef")
-    entry_raw = _text(entry, "AddtlNtryInf", "BkTxCd/Prtry/Cd", "BkTxCd/Domn/Fmly/SubFmlyCd")
-    all_details = _findall(entry, "NtryDtls/TxDtls")
-    batch = len(all_details) > 1
-    result = []
-    for number, details in enumerate(all_details or [None], start=1):
-        if batch:
-            amount_element = _find(details, "Amt")
-            if amount_element is None:
-                amount_element = _find(details, "AmtDtls/TxAmt/Amt")
-            tx_indicator = _text(details, "CdtDbtInd") or indicator
-            amount = _signed(_amount(amount_element, currency), tx_indicator)
-        else:
-            amount = entry_amount
-        bank_ref, tx_id = _text(details, "Refs/AcctSvcrRef"), _text(details, "Refs/TxId")
-        if batch:
-            # A batch's parts: the bank's own reference of the part, else the entry's
-            # reference with the part's TxId (or its place in the batch) after a slash.
-            transaction_id = bank_ref or (f"{entry_id}/{tx_id or number}" if entry_id else tx_id)
-        else:
-            transaction_id = entry_id or bank_ref or tx_id
-        name, account = _party(details, amount.minor >= 0)
-        reference = _reference(details)
+    raw = _text(entry, "AddtlNtryInf", "BkTxCd/Prtry/Cd", "BkTxCd/Domn/Fmly/SubFmlyCd")
+    parts = _findall(entry, "NtryDtls/TxDtls")
+
+    def make(details: list[Element | None], amount: Money, transaction_id: str) -> BankTransaction:
+        parties = {_party(d, amount.minor >= 0) for d in details}
+        name, account = parties.pop() if len(parties) == 1 else ("", "")
+        reference = " ".join(r for r in (_reference(d) for d in details) if r)
         if not transaction_id:
             transaction_id = content_id(booked_on, amount, account, name, reference, seen)
-        raw = _text(details, "AddtlTxInf") or entry_raw
-        result.append(
-            BankTransaction(
-                transaction_id=transaction_id,
-                booked_on=booked_on,
-                amount=amount,
-                counterparty_name=name,
-                counterparty_account=account,
-                reference=reference,
-                raw=raw[:200],
-            )
+        own_raw = _text(details[0], "AddtlTxInf") if len(details) == 1 else ""
+        return BankTransaction(
+            transaction_id=transaction_id,
+            booked_on=booked_on,
+            amount=amount,
+            counterparty_name=name,
+            counterparty_account=account,
+            reference=reference,
+            raw=(own_raw or raw)[:200],
         )
-    return result
+
+    amounts = [_part_amount(part, indicator, currency) for part in parts]
+    if len(parts) > 1 and all(amount is not None for amount in amounts):
+        if any(a.currency != entry_amount.currency for a in amounts) or sum(
+            a.minor for a in amounts
+        ) != entry_amount.minor:
+            raise _EntryError("the batch's transactions do not add up to the entry's amount")
+        result = []
+        for number, (part, amount) in enumerate(zip(parts, amounts, strict=True), start=1):
+            # The part's own bank reference, else the entry's with the part's TxId (or its
+            # place in the batch) after a slash.
+            bank_ref, tx_id = _text(part, "Refs/AcctSvcrRef"), _text(part, "Refs/TxId")
+            transaction_id = bank_ref or (f"{entry_id}/{tx_id or number}" if entry_id else tx_id)
+            result.append(make([part], amount, transaction_id))
+        return result
+    transaction_id = entry_id
+    if len(parts) == 1:
+        transaction_id = entry_id or _text(parts[0], "Refs/AcctSvcrRef", "Refs/TxId")
+    return [make(parts or [None], entry_amount, transaction_id)]
 
 
 def parse_camt053(data: bytes, *, max_bytes: int = 20_000_000) -> Parsed:

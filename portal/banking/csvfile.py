@@ -18,8 +18,6 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, fields
-from datetime import date
-from decimal import Decimal, InvalidOperation
 
 from portal.banking.model import (
     BankTransaction,
@@ -30,7 +28,14 @@ from portal.banking.model import (
     content_id,
     normalise_account,
 )
-from portal.domain.money import Money, MoneyError, exponent, parse_amount
+from portal.banking.values import (
+    CURRENCY_WORDS,
+    infer_decimal_mark,
+    is_date,
+    parse_date,
+    parse_money,
+)
+from portal.domain.money import Money, MoneyError
 
 _BOM = b"\xef\xbb\xbf"
 _DELIMITERS = (";", "\t", ",")
@@ -52,11 +57,14 @@ class ColumnMapping:
     """Which column holds what; JSON-serialisable so it can be remembered per bank.
 
     ``amount`` (signed) wins over ``credit``/``debit`` (two unsigned columns, one filled per
-    row). ``decimal_mark`` ``None`` infers it from the file's amounts.
+    row). With a ``direction`` column (J/T, Jóváírás/Terhelés, C/D, CRDT/DBIT, +/-) the
+    amount's sign comes from it. ``decimal_mark`` ``None`` infers it from the file's amounts.
     """
 
     date: str = ""
     amount: str = ""
+    #: Credit or debit, when the amount column is unsigned.
+    direction: str = ""
     credit: str = ""
     debit: str = ""
     currency: str = ""
@@ -86,7 +94,7 @@ class ColumnMapping:
 
     def columns(self) -> set[str]:
         """Return every column this mapping reads."""
-        named = {self.date, self.amount, self.credit, self.debit, self.currency}
+        named = {self.date, self.amount, self.direction, self.credit, self.debit, self.currency}
         named |= {self.counterparty_name, self.counterparty_account, self.transaction_id}
         named |= {self.description, *self.reference}
         return named - {""}
@@ -132,6 +140,11 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
         "banki azonosito", "banki referencia", "azonosito", "transaction id",
         "transaction reference", "bank reference", "id",
     ),
+    "direction": (
+        "jovairas terheles", "terheles jovairas", "j t", "t j", "irany", "tranzakcio iranya",
+        "terhelesi jovairasi jelzo", "credit debit", "debit credit", "c d", "d c", "cdtdbtind",
+        "direction",
+    ),
     "credit": ("jovairas", "jovairas osszege", "jovairt osszeg", "credit", "credit amount"),
     "debit": ("terheles", "terheles osszege", "terhelt osszeg", "debit", "debit amount"),
     "counterparty_account": (
@@ -145,8 +158,8 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     ),
     "date": (
         "konyveles datuma", "konyvelesi datum", "konyveles napja", "konyvelesi nap",
-        "datum", "booking date", "posting date", "transaction date", "date", "erteknap",
-        "ertek nap", "value date",
+        "datum", "tranzakcio datuma", "booking date", "posting date", "transaction date",
+        "date", "erteknap", "ertek nap", "value date",
     ),
     "currency": ("devizanem", "deviza", "penznem", "currency", "ccy"),
     "amount": ("osszeg", "tranzakcio osszege", "amount", "transaction amount"),
@@ -156,8 +169,14 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
                     "transaction type"),
 }
 #: Words that claim a column for a field when no exact name matched (``Összeg (HUF)``).
-_KEYWORDS = {"amount": ("osszeg", "amount"), "reference": ("kozlemeny",),
-             "date": ("konyveles",), "currency": ("deviza",)}
+_KEYWORDS = {
+    "credit": ("jovairas", "jovairt", "credit"),
+    "debit": ("terheles", "terhelt", "debit"),
+    "date": ("konyveles", "datum", "date"),
+    "currency": ("deviza", "devizanem", "penznem", "currency"),
+    "amount": ("osszeg", "amount"),
+    "reference": ("kozlemeny",),
+}
 
 
 def guess_mapping(header: list[str] | tuple[str, ...]) -> ColumnMapping:
@@ -207,25 +226,6 @@ def _records(text: str, delimiter: str) -> csv.reader:
     return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
 
 
-_DATE_FIRST = re.compile(r"(\d{4})[.\-/](\d{1,2})[.\-/](\d{1,2})\.?(?:[ T].*)?")
-_DAY_FIRST = re.compile(r"(\d{1,2})[./](\d{1,2})[./](\d{4})\.?(?:[ T].*)?")
-
-
-def parse_date(text: str) -> date:
-    """Read ``2026.11.30.``, ``2026.11.30``, ``2026-11-30``, ``30.11.2026`` (a time may follow)."""
-    text = text.strip()
-    if match := _DATE_FIRST.fullmatch(text):
-        year, month, day = match.groups()
-    elif match := _DAY_FIRST.fullmatch(text):
-        day, month, year = match.groups()
-    else:
-        raise ValueError(f"date {text!r} not understood")
-    try:
-        return date(int(year), int(month), int(day))
-    except ValueError as exc:
-        raise ValueError(f"date {text!r} does not exist") from exc
-
-
 def sniff_csv(data: bytes, *, max_bytes: int = 20_000_000) -> CsvFormat:
     """Find the encoding, the delimiter and the header row of a CSV export."""
     if len(data) > max_bytes:
@@ -255,7 +255,7 @@ def sniff_csv(data: bytes, *, max_bytes: int = 20_000_000) -> CsvFormat:
             break
     if header_index < 0:
         for index, row in enumerate(rows):
-            if len(row) == width and not any(_is_date(c) for c in row):
+            if len(row) == width and not any(is_date(c) for c in row):
                 header_index = index
                 break
     if header_index >= 0:
@@ -263,62 +263,6 @@ def sniff_csv(data: bytes, *, max_bytes: int = 20_000_000) -> CsvFormat:
     else:
         header = tuple(str(n) for n in range(1, width + 1))
     return CsvFormat(encoding, delimiter, header_index, header)
-
-
-def _is_date(text: str) -> bool:
-    try:
-        parse_date(text)
-    except ValueError:
-        return False
-    return True
-
-
-_CURRENCY_WORDS = {"FT": "HUF", "FORINT": "HUF", "€": "EUR"}
-_SYMBOL = re.compile(r"^(HUF|FT|EUR|€)|(HUF|FT|EUR|€)$", re.IGNORECASE)
-
-
-def parse_money(text: str, currency: str, decimal_mark: str | None = None) -> Money:
-    """Read a CSV amount: ``1 234 567,89``, ``1.234.567,89``, ``-12 000``, ``12000 Ft``.
-
-    With ``decimal_mark`` known, the other mark is grouping; without it the rules of
-    :func:`portal.domain.money.parse_amount` apply. More decimals than the currency has is an
-    error, never rounding.
-    """
-    text = text.strip().replace("\u2212", "-").removeprefix("+")
-    if decimal_mark is None:
-        return parse_amount(text, currency)
-    digits = exponent(currency)
-    cleaned = re.sub(r"[\s\u00a0\u202f']", "", text)
-    negative = cleaned.startswith("-")
-    cleaned = cleaned.removeprefix("-")
-    if symbol := _SYMBOL.search(cleaned):
-        written = symbol.group(0).upper()
-        if _CURRENCY_WORDS.get(written, written) != currency:
-            raise MoneyError(f"amount is in {written}, not {currency}")
-        cleaned = cleaned[: symbol.start()] + cleaned[symbol.end() :]
-        if cleaned.startswith("-") and not negative:
-            negative, cleaned = True, cleaned[1:]
-    cleaned = ("-" if negative else "") + cleaned
-    grouping = "." if decimal_mark == "," else ","
-    cleaned = cleaned.replace(grouping, "").replace(decimal_mark, ".")
-    if not re.fullmatch(r"-?\d+(\.\d+)?", cleaned):
-        raise MoneyError(f"amount {text!r} not understood")
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation as exc:
-        raise MoneyError(f"amount {text!r} not understood") from exc
-    if value != value.quantize(Decimal(1).scaleb(-digits)):
-        raise MoneyError(f"amount {text!r} has more decimals than {currency} has ({digits})")
-    return Money(int(value.scaleb(digits)), currency)
-
-
-def _infer_decimal_mark(values: list[str]) -> str | None:
-    """Return ``,`` or ``.`` when the amounts show one as a decimal mark (1 or 2 digits after)."""
-    comma = any(re.search(r",\d{1,2}(\D*)$", v.strip()) for v in values)
-    point = any(re.search(r"\.\d{1,2}(\D*)$", v.strip()) for v in values)
-    if comma != point:
-        return "," if comma else "."
-    return None
 
 
 def parse_csv(
@@ -355,7 +299,7 @@ def parse_csv(
     mark = mapping.decimal_mark
     if mark is None:
         amount_columns = [c for c in (mapping.amount, mapping.credit, mapping.debit) if c]
-        mark = _infer_decimal_mark([cell(r, c) for _, r in rows for c in amount_columns])
+        mark = infer_decimal_mark([cell(r, c) for _, r in rows for c in amount_columns])
     collector = Collector()
     seen: Counter = Counter()
     for line, row in rows:
@@ -376,18 +320,35 @@ def _numbered(text: str, delimiter: str) -> list[tuple[int, list[str]]]:
     return [(reader.line_num, row) for row in reader]
 
 
+_CREDIT_WORDS = {"j", "jovairas", "jovairt", "c", "cr", "crdt", "credit", "be", "bejovo", "+"}
+_DEBIT_WORDS = {"t", "terheles", "terhelt", "d", "dr", "dbit", "debit", "ki", "kimeno", "-"}
+
+
+def _direction(text: str) -> int:
+    """Return +1 for a credit, -1 for a debit, from what the bank writes in the column."""
+    word = text.strip() if text.strip() in {"+", "-"} else _normalise_name(text)
+    if word in _CREDIT_WORDS:
+        return 1
+    if word in _DEBIT_WORDS:
+        return -1
+    raise ValueError(f"credit or debit {text!r} not understood")
+
+
 def _row(row, cell, mapping: ColumnMapping, mark: str | None, seen: Counter) -> BankTransaction:
     booked_text = cell(row, mapping.date)
     if not booked_text:
         raise ValueError("no date")
     booked_on = parse_date(booked_text)
     currency = cell(row, mapping.currency).upper() or mapping.fixed_currency.upper()
-    currency = _CURRENCY_WORDS.get(currency, currency)
+    currency = CURRENCY_WORDS.get(currency, currency)
     if mapping.amount:
         written = cell(row, mapping.amount)
         if not written:
             raise ValueError("no amount")
         amount = parse_money(written, currency, mark)
+        if mapping.direction:
+            sign = _direction(cell(row, mapping.direction))
+            amount = Money(sign * abs(amount.minor), currency)
     else:
         credit_text, debit_text = cell(row, mapping.credit), cell(row, mapping.debit)
         credit = parse_money(credit_text, currency, mark) if credit_text else None

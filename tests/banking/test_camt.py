@@ -192,3 +192,39 @@ def test_billion_laughs_refused():
     ).encode()
     with pytest.raises(StatementRejected, match="DTD"):
         parse_camt053(hostile)
+
+
+def _batch(total: str, *parts: str) -> str:
+    details = "".join(
+        f"<TxDtls>{part}<RmtInf><Ustrd>part {n}</Ustrd></RmtInf></TxDtls>"
+        for n, part in enumerate(parts, start=1)
+    )
+    return (
+        f'<Ntry><Amt Ccy="HUF">{total}</Amt><CdtDbtInd>CRDT</CdtDbtInd>'
+        "<BookgDt><Dt>2026-11-30</Dt></BookgDt><AcctSvcrRef>BATCH</AcctSvcrRef>"
+        f"<NtryDtls>{details}</NtryDtls></Ntry>"
+    )
+
+
+def test_batch_that_does_not_add_up_is_an_error():
+    parsed = parse_camt053(
+        _statement(_batch("300", '<Amt Ccy="HUF">100</Amt>', '<Amt Ccy="HUF">100</Amt>'))
+    )
+    assert not parsed.transactions
+    assert "do not add up" in str(parsed.errors[0])
+
+
+def test_batch_without_part_amounts_is_one_transaction():
+    parsed = parse_camt053(
+        _statement(
+            _batch(
+                "300",
+                "<RltdPties><Dbtr><Nm>A</Nm></Dbtr></RltdPties>",
+                "<RltdPties><Dbtr><Nm>B</Nm></Dbtr></RltdPties>",
+            )
+        )
+    )
+    (only,) = parsed.transactions
+    assert (only.transaction_id, only.amount) == ("BATCH", Money(300))
+    assert only.reference == "part 1 part 2"
+    assert only.counterparty_name == ""  # two different payers: none is named

@@ -16,7 +16,7 @@ from portal.banking import (
     parse_csv,
     sniff_csv,
 )
-from portal.banking.csvfile import parse_date, parse_money
+from portal.banking.values import parse_date, parse_money
 from portal.domain.money import Money, MoneyError, format_money
 from tests.banking.samples import ENGLISH_CSV, OTP_CSV
 
@@ -206,3 +206,33 @@ def test_hungarian_formatting_parses_back_to_the_same_minor_units(amount):
     data = f"Dátum;Összeg;Devizanem\n2026.11.30.;{written};{amount.currency}\n".encode("cp1250")
     parsed = parse_csv(data, guess_mapping(sniff_csv(data).header))
     assert parsed.ok and parsed.transactions[0].amount == amount
+
+
+def test_unsigned_amount_with_direction_column_and_header_words():
+    data = (
+        "Könyvelés dátuma;Jóváírás/Terhelés;Összeg (HUF);Ellenoldali név;Közlemény\n"
+        "2026.11.30.;J;10 000;Kiss Pál;HSZ-1\n"
+        "2026.11.30.;T;-2 500;Bank;díj\n"
+        "2026.11.30.;?;1;X;\n"
+    ).encode("cp1250")
+    mapping = guess_mapping(sniff_csv(data).header)
+    assert (mapping.direction, mapping.amount) == ("Jóváírás/Terhelés", "Összeg (HUF)")
+    assert mapping.counterparty_name == "Ellenoldali név"
+    parsed = parse_csv(data, mapping)
+    assert [t.amount.minor for t in parsed.transactions] == [10000, -2500]
+    assert [str(e) for e in parsed.errors] == ["line 4: credit or debit '?' not understood"]
+
+
+def test_credit_and_debit_columns_guessed_from_words():
+    mapping = guess_mapping(["Dátum", "Jóváírt összeg (HUF)", "Terhelt összeg (HUF)", "Deviza"])
+    assert (mapping.credit, mapping.debit, mapping.amount) == (
+        "Jóváírt összeg (HUF)", "Terhelt összeg (HUF)", ""
+    )
+    assert (mapping.date, mapping.currency) == ("Dátum", "Deviza")
+
+
+@pytest.mark.parametrize("mark", [",", None])
+def test_malformed_or_huge_amounts_refused(mark):
+    for text in ("1.2.3,4", "12.34.567,00", "9" * 25, "1,2,3"):
+        with pytest.raises(MoneyError):
+            parse_money(text, "EUR", mark)
