@@ -139,12 +139,16 @@ def seed_demo(clients: int) -> None:
     db.commit()
     reviews = seed_reviews(db, storage, today=day)  # files bureau reports and records
     db.commit()
+    from portal.demo.ledger import seed_ledger
+
+    accounts = seed_ledger(db, today=day)
+    db.commit()
     documents = (db.scalar(select(func.count(Document.id))) or 0) - before
     apply_index_queue(current_app.extensions["db_sessionmaker"],
                       current_app.extensions["search"].get(), wait=True)
     click.echo(f"demo data loaded: {report.users_created} users, "
                f"{report.clients_created} clients, {documents} documents, "
-               f"{reviews} credit reviews")
+               f"{reviews} credit reviews, {accounts} accounts")
 
 
 @click.group("documents", help="Client documents.")
