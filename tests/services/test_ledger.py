@@ -190,3 +190,42 @@ def test_a_write_off_beyond_the_balance_is_refused(db, run, people, account):
         run(ledger.propose_write_off, people["coord"], account, huf(10_001), reason="x",
             as_of=TODAY)
     assert refused.value.reason == "write_off_over_balance"
+
+
+def _pay_many(url: str, account_id: int, user_id: int, worker: int, count: int) -> list[str]:
+    """Record ``count`` payments through the service in a process of its own."""
+    from sqlalchemy.orm import sessionmaker
+
+    from portal.db import make_engine
+    from portal.models import User
+
+    engine = make_engine(url)
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    failures = []
+    for i in range(count):
+        try:
+            with transaction(sessions) as session:
+                who = Actor(session.get(User, user_id))
+                ledger.record_entry(session, who, account_id, EntryData(
+                    EntryKind.PAYMENT, huf(1_000), date(2026, 11, 20),
+                    idempotency_key=f"w{worker}-{i}"), as_of=TODAY)
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion
+            failures.append(repr(exc)[:300])
+    engine.dispose()
+    return failures
+
+
+def test_two_processes_recording_payments_on_one_account_all_land(app, db, run, people,
+                                                                  account, staff):
+    import multiprocessing
+
+    charge(run, people["coord"], account, 30_000, date(2026, 11, 1), date(2026, 11, 15))
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        failures = pool.starmap(_pay_many, [(url, account, staff.coordinator.id, w, 10)
+                                            for w in range(2)])
+    assert failures == [[], []]
+    statement = ledger.statement(db, people["coord"], account, TODAY)
+    assert statement.balance == huf(10_000)
+    assert sum(sum(m.minor for m in p.paid.values()) for p in statement.allocation.payments) \
+        == 20_000
