@@ -104,6 +104,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 def _register_blueprints(app: Flask) -> None:
     from portal.blueprints.account import bp as account
+    from portal.blueprints.accounts import bp as accounts
     from portal.blueprints.admin import bp as admin
     from portal.blueprints.audit import bp as audit
     from portal.blueprints.auth import bp as auth_bp
@@ -114,3 +115,4 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (main, auth_bp, account, clients, documents, reviews, admin, audit):
         app.register_blueprint(blueprint)
+    app.register_blueprint(accounts)

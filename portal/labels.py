@@ -236,3 +236,37 @@ def rule_reason(rule: Rule | str, reason: str, value=None, limit=None, items=())
     if reason == "failed":
         return str(_l("Not confirmed or not yet done: %(items)s.", items=names))
     return str(_l("Not yet done: %(items)s.", items=names))
+
+# Accounts and ledger -------------------------------------------------------------------------
+
+from portal.domain.ledger import EntryKind  # noqa: E402
+from portal.models.ledger import AccountStatus, WriteOffStatus  # noqa: E402
+
+ENTRY_KIND_LABELS = {
+    EntryKind.CHARGE: _l("Charge"),
+    EntryKind.PAYMENT: _l("Payment"),
+    EntryKind.FEE: _l("Fee"),
+    EntryKind.ADJUSTMENT: _l("Adjustment"),
+    EntryKind.WRITE_OFF: _l("Write-off"),
+    EntryKind.RECOVERY: _l("Recovery"),
+    EntryKind.REVERSAL: _l("Reversal"),
+}
+
+ACCOUNT_STATUS_LABELS = {
+    AccountStatus.OPEN: lazy_pgettext("account status", "Open"),
+    AccountStatus.CLOSED: lazy_pgettext("account status", "Closed"),
+}
+
+WRITE_OFF_STATUS_LABELS = {
+    WriteOffStatus.PROPOSED: _l("Proposed"),
+    WriteOffStatus.APPROVED: lazy_pgettext("write-off status", "Approved"),
+    WriteOffStatus.REJECTED: _l("Rejected"),
+}
+
+#: Payment methods (``portal.services.ledger.METHODS``).
+METHOD_LABELS = {
+    "transfer": _l("Bank transfer"),
+    "cash": _l("Cash"),
+    "card": _l("Card"),
+    "other": lazy_pgettext("payment method", "Other"),
+}

@@ -402,3 +402,19 @@ def client_totals(db: Session, actor: Actor, client_id: int, as_of: date) -> dic
 def entry_count(db: Session, account_id: int) -> int:
     """Count an account's entries."""
     return db.scalar(select(func.count()).where(LedgerEntry.account_id == account_id)) or 0
+
+
+def write_offs_of_account(db: Session, actor: Actor, account_id: int) -> list[WriteOff]:
+    """Return an account's write-off proposals and their outcome, newest first."""
+    account = get_account(db, actor, account_id)
+    return list(db.scalars(select(WriteOff).where(WriteOff.account_id == account.id)
+                           .order_by(WriteOff.proposed_at.desc(), WriteOff.id.desc())))
+
+
+def get_write_off(db: Session, actor: Actor, write_off_id: int) -> WriteOff:
+    """Return a write-off proposal the actor may see (through its account's client)."""
+    proposal = db.get(WriteOff, write_off_id)
+    if proposal is None:
+        raise NotFound("no such write-off")
+    get_account(db, actor, proposal.account_id)
+    return proposal

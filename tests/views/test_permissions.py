@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, update
 
+from portal.domain.ledger import EntryKind
+from portal.domain.money import Money
 from portal.domain.permissions import Perm, Role, allows
 from portal.models import DocType, Document, OnboardingStep
 from portal.models.credit import ReviewKind
 from portal.security import declared_permission
+from portal.services import ledger
 from portal.services.base import SYSTEM
 from portal.services.documents import FileMeta, file_document
 from portal.services.reviews import ReviewData, open_review
@@ -21,6 +24,7 @@ from tests.conftest import csrf_token, make_client
 URL_VALUES = {
     "client_id": 1, "user_id": 1, "document_id": 1, "step": "identity_verified",
     "filename": "css/portal.css", "review_id": 1, "version": 1, "item": "employment",
+    "account_id": 1, "entry_id": 1, "write_off_id": 1,
 }
 
 
@@ -74,6 +78,15 @@ ANSWERS: dict[tuple[str, str], set[int]] = {
     ("reviews.contact", "POST"): {422},
     ("reviews.prepare", "POST"): {422},
     ("reviews.decide", "POST"): {422},
+    ("accounts.open_account", "POST"): {422},
+    ("accounts.payment", "POST"): {422},
+    ("accounts.charge", "POST"): {422},
+    ("accounts.fee", "POST"): {422},
+    ("accounts.adjustment", "POST"): {422},
+    ("accounts.recovery", "POST"): {422},
+    ("accounts.reverse", "POST"): {422},
+    ("accounts.propose_write_off", "POST"): {422},
+    ("accounts.decide_write_off", "POST"): {422},
 }
 #: Form fields a request sends besides the CSRF token.
 FORM_DATA = {"clients.tick": {"done": "1"}}
@@ -98,6 +111,17 @@ def _did_its_work(db, endpoint: str, method: str) -> bool:
     return True
 
 
+def _ledger_scene(db, client_id: int) -> None:
+    """Account 1 with a charge (entry 1) and a write-off proposal (1) by nobody on the staff."""
+    day = date.today() - timedelta(days=2)
+    account = ledger.open_account(db, SYSTEM, client_id, currency="HUF", limit_minor=10**6,
+                                  opened_on=day)
+    ledger.record_entry(db, SYSTEM, account.id, ledger.EntryData(
+        EntryKind.CHARGE, Money(100_000, "HUF"), day, due_on=day), as_of=day)
+    ledger.propose_write_off(db, SYSTEM, account.id, Money(10_000, "HUF"), reason="matrix",
+                             as_of=day)
+
+
 @pytest.mark.parametrize("role", list(Role))
 def test_role_route_matrix(app, db, staff, as_role, role):
     """Forbidden: 403 (page and htmx alike). Allowed: the view ran and did its work."""
@@ -106,6 +130,7 @@ def test_role_route_matrix(app, db, staff, as_role, role):
                   "note.txt", FileMeta(DocType.OTHER), max_bytes=10**6)  # document 1
     review = open_review(db, SYSTEM, row.id, ReviewData(ReviewKind.NEW_LIMIT, 1_000_000, "HUF",
                                                         "", 500_000))  # review 1
+    _ledger_scene(db, row.id)  # account 1, entry 1, write-off 1
     db.commit()
     assert (row.id, db.scalar(select(Document.id)), staff.clerk.id, review.id) == (1, 1, 1, 1)
     client = as_role(role)

@@ -1,0 +1,74 @@
+"""Geometry of the server-rendered SVG charts: bars as plain numbers for the templates.
+
+No script and no style attributes (the CSP forbids them): the templates draw ``rect`` and
+``text`` elements with x, y, width and height, and colour them through CSS classes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from portal.domain.money import Money
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    label: str
+    value: Money
+    css: str
+
+
+#: The aging chart: a label column, then bars up to this width.
+AGING_LABEL_WIDTH = 110
+AGING_BAR_WIDTH = 200
+AGING_ROW = 28
+
+
+def aging_bars(labels: list[str], values: list[Money]) -> list[Bar]:
+    """Return one horizontal bar per bucket, the longest filling the bar width."""
+    largest = max((v.minor for v in values), default=0)
+    bars = []
+    for index, (label, value) in enumerate(zip(labels, values, strict=True)):
+        width = AGING_BAR_WIDTH * value.minor / largest if largest > 0 else 0
+        bars.append(Bar(AGING_LABEL_WIDTH, index * AGING_ROW + 4, round(max(width, 0), 1),
+                        AGING_ROW - 10, label, value, f"bar bucket-{index}"))
+    return bars
+
+
+#: The monthly chart: plot height, a slot per month with two bars side by side.
+TREND_HEIGHT = 140
+TREND_SLOT = 44
+TREND_BAR = 16
+TREND_TOP = 10
+
+
+@dataclass(frozen=True)
+class Month:
+    label: str
+    x: float
+    bars: tuple[Bar, Bar]
+
+
+def trend_bars(months: list[tuple[str, Money, Money]]) -> list[Month]:
+    """Return, per month, a write-off bar and a recovery bar on a common scale."""
+    largest = max((max(w.minor, r.minor) for _, w, r in months), default=0)
+    result = []
+    for index, (label, written, recovered) in enumerate(months):
+        x = index * TREND_SLOT + 6
+        bars = []
+        for offset, value, css in ((0, written, "bar write-off"),
+                                   (TREND_BAR + 2, recovered, "bar recovery")):
+            height = TREND_HEIGHT * value.minor / largest if largest > 0 else 0
+            height = round(max(height, 0), 1)
+            bars.append(Bar(x + offset, TREND_TOP + TREND_HEIGHT - height, TREND_BAR, height,
+                            label, value, css))
+        result.append(Month(label, x, (bars[0], bars[1])))
+    return result
+
+
+def trend_width(count: int) -> int:
+    return max(count, 1) * TREND_SLOT + 12

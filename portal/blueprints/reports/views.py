@@ -1,0 +1,106 @@
+"""Financial reports: AR aging as of a day, and the KPIs of a period (DSO, CEI, bad-debt ratio,
+write-offs and recoveries by month), each with a chart and a CSV export of what is shown."""
+
+from __future__ import annotations
+
+from flask import make_response, request
+
+from portal.blueprints import actor
+from portal.blueprints.reports import bp, charts, tables
+from portal.blueprints.reports.forms import AgingForm, PeriodForm
+from portal.db import get_db
+from portal.domain.permissions import Perm
+from portal.rendering import render
+from portal.security import requires
+from portal.services import reports
+
+
+@bp.context_processor
+def _helpers() -> dict:
+    return {"report_cell": tables.cell_text}
+
+
+@bp.get("/")
+@requires(Perm.REPORTS_VIEW)
+def index():
+    """List the reports."""
+    return render("reports/index.html")
+
+
+def _aging_context(form: AgingForm) -> dict:
+    report = reports.aging_report(get_db(), actor(), form.as_of.data, form.currency.data)
+    t = report.total
+    values = [t.current, t.days_1_30, t.days_31_60, t.days_61_90, t.over_90]
+    return {"report": report, "table": tables.aging_table(report),
+            "bars": charts.aging_bars(tables.bucket_labels(), values)}
+
+
+@bp.get("/aging")
+@requires(Perm.REPORTS_VIEW)
+def aging():
+    """Show the open receivables by days past due as of a day, per client and in total."""
+    form = AgingForm(request.args)
+    if not form.validate():
+        return render("reports/aging.html", "reports/_aging.html", status=422, form=form)
+    return render("reports/aging.html", "reports/_aging.html", form=form,
+                  **_aging_context(form))
+
+
+@bp.get("/aging.csv")
+@requires(Perm.REPORTS_VIEW)
+def aging_csv():
+    """Export the aging table as CSV."""
+    form = AgingForm(request.args)
+    if not form.validate():
+        return _invalid(form)
+    context = _aging_context(form)
+    name = f"aging-{form.as_of.data.isoformat()}-{form.currency.data}.csv"
+    return _csv(tables.to_csv([context["table"]]), name)
+
+
+def _kpi_context(form: PeriodForm) -> dict:
+    db, who = get_db(), actor()
+    period = reports.period_report(db, who, form.start.data, form.end.data, form.currency.data)
+    dso = reports.dso_report(db, who, form.end.data, 12, form.currency.data)
+    months = tables.month_table(period)
+    trend = charts.trend_bars([(row[0], row[1], row[2]) for row in months.rows])
+    return {"period": period, "dso": dso, "table": tables.kpi_table(period, dso),
+            "months": months, "trend": trend, "trend_width": charts.trend_width(len(trend))}
+
+
+@bp.get("/kpis")
+@requires(Perm.REPORTS_VIEW)
+def kpis():
+    """Show DSO, CEI, the bad-debt ratio and write-offs and recoveries by month for a period."""
+    form = PeriodForm(request.args)
+    if not form.validate():
+        return render("reports/kpis.html", "reports/_kpis.html", status=422, form=form)
+    return render("reports/kpis.html", "reports/_kpis.html", form=form, **_kpi_context(form))
+
+
+@bp.get("/kpis.csv")
+@requires(Perm.REPORTS_VIEW)
+def kpis_csv():
+    """Export the period's figures and its months as CSV."""
+    form = PeriodForm(request.args)
+    if not form.validate():
+        return _invalid(form)
+    context = _kpi_context(form)
+    name = (f"kpis-{form.start.data.isoformat()}-{form.end.data.isoformat()}-"
+            f"{form.currency.data}.csv")
+    return _csv(tables.to_csv([context["table"], context["months"]]), name)
+
+
+def _csv(content: bytes, filename: str):
+    response = make_response(content)
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _invalid(form):
+    errors = "; ".join(f"{form[name].label.text}: {' '.join(map(str, messages))}"
+                       for name, messages in form.errors.items())
+    response = make_response(errors, 422)
+    response.headers["Content-Type"] = "text/plain; charset=utf-8"
+    return response
