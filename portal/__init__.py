@@ -111,8 +111,10 @@ def _register_blueprints(app: Flask) -> None:
     from portal.blueprints.clients import bp as clients
     from portal.blueprints.documents import bp as documents
     from portal.blueprints.main import bp as main
+    from portal.blueprints.reports import bp as reports
     from portal.blueprints.reviews import bp as reviews
 
     for blueprint in (main, auth_bp, account, clients, documents, reviews, admin, audit):
         app.register_blueprint(blueprint)
+    app.register_blueprint(reports)
     app.register_blueprint(accounts)

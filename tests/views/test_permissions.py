@@ -58,6 +58,12 @@ def test_an_undeclared_route_is_refused_not_served(app, as_role):
 #: document 1 and user 1 exist) and never anything else: a new route must be added here.
 ANSWERS: dict[tuple[str, str], set[int]] = {
     ("main.index", "GET"): {302},  # to the role's start page
+    # Reports: pages, their htmx fragments and CSV exports, with today's default filters.
+    ("reports.index", "GET"): {200},
+    ("reports.aging", "GET"): {200},
+    ("reports.aging_csv", "GET"): {200},
+    ("reports.kpis", "GET"): {200},
+    ("reports.kpis_csv", "GET"): {200},
     ("account.password", "POST"): {422},
     ("clients.create", "POST"): {422},
     ("clients.edit", "POST"): {422},
