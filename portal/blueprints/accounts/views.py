@@ -33,6 +33,7 @@ from portal.db import get_db
 from portal.domain.ledger import EntryKind
 from portal.domain.permissions import Perm
 from portal.i18n import today
+from portal.models.ledger import LedgerEntry
 from portal.rendering import render, wants_fragment
 from portal.security import requires
 from portal.services import clients as clients_service
@@ -191,8 +192,8 @@ def reverse(account_id: int, entry_id: int):
     """Reverse an entry with a reason; the entry stays, marked reversed."""
     db = get_db()
     account = ledger.get_account(db, actor(), account_id)
-    if entry_id not in {e.id for e in ledger.statement(db, actor(), account.id,
-                                                        today()).entries}:
+    entry = db.get(LedgerEntry, entry_id)
+    if entry is None or entry.account_id != account.id:
         abort(404)
     form = ReverseForm(prefix=f"reverse-{entry_id}")
     if not form.validate():
