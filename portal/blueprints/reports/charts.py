@@ -48,16 +48,20 @@ TREND_TOP = 10
 
 @dataclass(frozen=True)
 class Month:
+    #: The full name (tooltips), the short one under the bars, and the year under the
+    #: first month and each January.
     label: str
+    short: str
+    year: str
     x: float
     bars: tuple[Bar, Bar]
 
 
-def trend_bars(months: list[tuple[str, Money, Money]]) -> list[Month]:
+def trend_bars(months: list[tuple[str, str, str, Money, Money]]) -> list[Month]:
     """Return, per month, a write-off bar and a recovery bar on a common scale."""
-    largest = max((max(w.minor, r.minor) for _, w, r in months), default=0)
+    largest = max((max(w.minor, r.minor) for *_, w, r in months), default=0)
     result = []
-    for index, (label, written, recovered) in enumerate(months):
+    for index, (label, short, year, written, recovered) in enumerate(months):
         x = index * TREND_SLOT + 6
         bars = []
         for offset, value, css in ((0, written, "bar write-off"),
@@ -66,7 +70,7 @@ def trend_bars(months: list[tuple[str, Money, Money]]) -> list[Month]:
             height = round(max(height, 0), 1)
             bars.append(Bar(x + offset, TREND_TOP + TREND_HEIGHT - height, TREND_BAR, height,
                             label, value, css))
-        result.append(Month(label, x, (bars[0], bars[1])))
+        result.append(Month(label, short, year, x, (bars[0], bars[1])))
     return result
 
 

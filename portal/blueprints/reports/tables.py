@@ -66,6 +66,10 @@ def month_label(year: int, month: int) -> str:
     return format_skeleton("yMMM", date(year, month, 1), locale=FORMAT_LOCALES[language()])
 
 
+def month_short(year: int, month: int) -> str:
+    return format_skeleton("MMM", date(year, month, 1), locale=FORMAT_LOCALES[language()])
+
+
 def figure_text(figure: Figure) -> str:
     """Format a figure as the page shows it: one decimal in the user's locale."""
     value = figure.rounded()

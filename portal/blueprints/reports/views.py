@@ -63,7 +63,10 @@ def _kpi_context(form: PeriodForm) -> dict:
     period = reports.period_report(db, who, form.start.data, form.end.data, form.currency.data)
     dso = reports.dso_report(db, who, form.end.data, 12, form.currency.data)
     months = tables.month_table(period)
-    trend = charts.trend_bars([(row[0], row[1], row[2]) for row in months.rows])
+    trend = charts.trend_bars([
+        (tables.month_label(m.year, m.month), tables.month_short(m.year, m.month),
+         str(m.year) if index == 0 or m.month == 1 else "", m.write_offs, m.recoveries)
+        for index, m in enumerate(period.months)])
     return {"period": period, "dso": dso, "table": tables.kpi_table(period, dso),
             "months": months, "trend": trend, "trend_width": charts.trend_width(len(trend))}
 
