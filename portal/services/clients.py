@@ -7,20 +7,89 @@ from datetime import date
 from enum import Enum
 from typing import Any, Literal
 
-from sqlalchemy import Select, and_, asc, desc, false, func, or_, select, true
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import (
+    Select,
+    and_,
+    asc,
+    case,
+    desc,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.orm import Session, aliased, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.domain.identifiers import InvalidIdentifier, normalise_tax_id
+from portal.domain.ledger import EntryKind
+from portal.domain.money import Money
 from portal.domain.onboarding import STEPS, Step, due_date
 from portal.domain.permissions import Perm, Role
 from portal.domain.text import fold, search_key
 from portal.models.clients import Client, ClientKind, ClientStatus, OnboardingStep
+from portal.models.ledger import Account, LedgerEntry
 from portal.models.users import User
 from portal.services import audit, authz
 from portal.services.base import Actor, Conflict, NotFound, Page, paginate
 
 OPEN_STATUSES = (ClientStatus.PROSPECT, ClientStatus.ONBOARDING)
+# What clients owe, in SQL over ledger_entries (the same sums as portal.domain.ledger) -------
+
+_reversal = aliased(LedgerEntry)
+#: An entry that counts: not cancelled by a reversal (reversals themselves move nothing).
+_kept = ~exists().where(_reversal.reverses_id == LedgerEntry.id)
+_debit = or_(LedgerEntry.kind.in_((EntryKind.CHARGE, EntryKind.FEE)),
+             and_(LedgerEntry.kind == EntryKind.ADJUSTMENT, LedgerEntry.amount_minor > 0))
+#: The effect of an entry on what the client owes: + debits, − payments, write-offs and
+#: negative adjustments, 0 recoveries and reversals.
+_signed = case((LedgerEntry.kind.in_((EntryKind.CHARGE, EntryKind.FEE, EntryKind.ADJUSTMENT)),
+                LedgerEntry.amount_minor),
+               (LedgerEntry.kind.in_((EntryKind.PAYMENT, EntryKind.WRITE_OFF)),
+                -LedgerEntry.amount_minor), else_=0)
+
+
+def _balance_of_client(currency: str) -> Any:
+    """Return a client's balance in ``currency`` over its accounts, as a correlated subquery."""
+    return (select(func.coalesce(func.sum(_signed), 0))
+            .select_from(LedgerEntry).join(Account, Account.id == LedgerEntry.account_id)
+            .where(Account.client_id == Client.id, Account.currency == currency, _kept)
+            .scalar_subquery())
+
+
+def has_overdue_charge(as_of: date) -> Any:
+    """Return a condition: the client has an account with a debit past due and still open.
+
+    Credits pay the debits oldest due first, whenever they were booked, so what is open of
+    the debits due before ``as_of`` is Σ those debits − Σ credits (when positive); the same
+    figure as ``Statement.overdue``.
+    """
+    open_overdue = (select(func.coalesce(func.sum(case(
+        (and_(_debit, LedgerEntry.due_on < as_of), LedgerEntry.amount_minor),
+        (_signed < 0, _signed), else_=0)), 0))
+        .where(LedgerEntry.account_id == Account.id, _kept).scalar_subquery())
+    return exists().where(Account.client_id == Client.id, open_overdue > 0)
+
+
+def balances(db: Session, client_ids: list[int]) -> dict[int, list[Money]]:
+    """Return each client's balance per currency (the currencies it has accounts in)."""
+    if not client_ids:
+        return {}
+    rows = db.execute(
+        select(Account.client_id, Account.currency, func.coalesce(func.sum(_signed), 0))
+        .select_from(Account).outerjoin(LedgerEntry, and_(LedgerEntry.account_id == Account.id,
+                                                          _kept))
+        .where(Account.client_id.in_(client_ids))
+        .group_by(Account.client_id, Account.currency)
+        .order_by(Account.client_id, Account.currency))
+    found: dict[int, list[Money]] = {}
+    for client_id, currency, minor in rows:
+        found.setdefault(client_id, []).append(Money(int(minor), currency))
+    return found
+
+
 SORTS = {
     # The folded name leads search_text, so "Építő" sorts with "Epito", not after "Z".
     "name": Client.search_text,
@@ -28,6 +97,8 @@ SORTS = {
     "status": Client.status,
     "due": Client.onboarding_due,
     "created": Client.created_at,
+    # Forint balances first; among equal ones (no forint account, say) the euro balances.
+    "balance": _balance_of_client("HUF"),
 }
 
 
@@ -70,6 +141,8 @@ class ClientFilter:
     q: str = ""
     status: ClientStatus | None = None
     overdue_only: bool = False
+    #: Only clients with a charge (or fee) past due and not paid.
+    arrears_only: bool = False
     sort: str = "name"
     descending: bool = False
     page: int = 1
@@ -126,9 +199,12 @@ def list_clients(
                 ticked < len(STEPS),
             )
         )
+    if flt.arrears_only:
+        stmt = stmt.where(has_overdue_charge(as_of))
     column = SORTS.get(flt.sort, Client.name)
-    order = desc(column) if flt.descending else asc(column)
-    stmt = stmt.order_by(order, Client.id)
+    direction = desc if flt.descending else asc
+    columns = [column] + ([_balance_of_client("EUR")] if flt.sort == "balance" else [])
+    stmt = stmt.order_by(*(direction(c) for c in columns), Client.id)
     return paginate(db, stmt, flt.page, per_page)
 
 

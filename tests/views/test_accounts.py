@@ -211,3 +211,34 @@ def test_labels_in_hungarian_and_english(app, db, staff, as_role):
     hungarian = coordinator.get(f"/accounts/{account.id}").get_data(as_text=True)
     assert "Terhelés" in hungarian and "Befizetés rögzítése" in hungarian
     assert "90 napon túl" in hungarian
+
+
+def test_client_list_filters_payments_overdue_and_sorts_by_balance(app, db, staff, as_role):
+    late, day = _account(app, db, staff, charge=50_000)  # due a week ago, unpaid
+    who = Actor(staff.coordinator)
+    paid = make_client(db, "Fizető Bt.")
+    account = ledger.open_account(db, who, paid.id, currency="HUF", limit_minor=10**6,
+                                  opened_on=day - timedelta(days=30))
+    ledger.record_entry(db, who, account.id, EntryData(
+        EntryKind.CHARGE, Money(300_000, "HUF"), day - timedelta(days=20),
+        due_on=day - timedelta(days=5)), as_of=day)
+    ledger.record_entry(db, who, account.id, EntryData(
+        EntryKind.CHARGE, Money(200_000, "HUF"), day, due_on=day + timedelta(days=25)),
+        as_of=day)
+    ledger.record_entry(db, who, account.id, EntryData(
+        EntryKind.PAYMENT, Money(300_000, "HUF"), day), as_of=day)  # pays the overdue one
+    fee = ledger.record_entry(db, who, account.id, EntryData(
+        EntryKind.FEE, Money(1_000, "HUF"), day - timedelta(days=3),
+        due_on=day - timedelta(days=1)), as_of=day)
+    ledger.reverse(db, who, fee.id, reason="waived", booked_on=day, as_of=day)
+    make_client(db, "Nincs Számlája Kft.")
+    db.commit()
+    clerk = as_role(Role.CLERK)
+    html = clerk.get("/clients/?arrears=1", headers={"HX-Request": "true"}).get_data(
+        as_text=True)
+    assert "Számla Kft." in html and "Fizető Bt." not in html and "Nincs Számlája" not in html
+    order = clerk.get("/clients/?sort=balance&dir=desc").get_data(as_text=True)
+    assert order.index("Fizető Bt.") < order.index("Számla Kft.") < order.index(
+        "Nincs Számlája")
+    assert re.search(rf'data-balance="{paid.id}">[^<]*200', order)
+    assert "Payments overdue" in order

@@ -39,6 +39,7 @@ def _filter_from_request() -> ClientFilter:
         q=args.get("q", "")[:100],
         status=_member(ClientStatus, args.get("status", "")),
         overdue_only=args.get("overdue") == "1",
+        arrears_only=args.get("arrears") == "1",
         sort=sort if sort in clients_service.SORTS else "name",
         descending=args.get("dir") == "desc",
         page=page_arg(),
@@ -67,7 +68,8 @@ def index():
         get_db(), actor(), flt, today(), current_app.config["PAGE_SIZE"]
     )
     return render("clients/index.html", "clients/_table.html", page=page, flt=flt,
-                  statuses=STATUS_LABELS, state_of=state_of)
+                  statuses=STATUS_LABELS, state_of=state_of,
+                  balances=clients_service.balances(get_db(), [c.id for c in page.items]))
 
 
 def _form_choices(form: ClientForm) -> None:
