@@ -111,6 +111,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.blueprints.clients import bp as clients
     from portal.blueprints.documents import bp as documents
     from portal.blueprints.main import bp as main
+    from portal.blueprints.payments import bp as payments
     from portal.blueprints.reports import bp as reports
     from portal.blueprints.reviews import bp as reviews
 
@@ -118,3 +119,4 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
     app.register_blueprint(reports)
     app.register_blueprint(accounts)
+    app.register_blueprint(payments)

@@ -274,8 +274,83 @@ def check_command(quick: bool, repair: bool) -> None:
         sys.exit(1)
 
 
+@click.group("payments", help="Bank statements and payments.")
+def payments_group() -> None:
+    """Group the payment commands."""
+
+
+_REASONS = {
+    "no_account": "no account number found in the reference",
+    "currency": "the account is in another currency",
+    "closed": "the account is closed",
+}
+
+
+@payments_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--mapping", "mapping_file", default=None,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="JSON column mapping for a CSV the portal does not know yet.")
+@click.option("--bank", default="", help="Bank name the CSV mapping is remembered under.")
+@click.option("--confirm", is_flag=True, help="Record the matched lines as payments.")
+@with_appcontext
+@committing
+def payments_import(file: Path, mapping_file: Path | None, bank: str, confirm: bool) -> None:
+    """Import a camt.053 or CSV bank statement; unmatched lines wait for `/payments/unmatched`."""
+    import json
+
+    from portal.banking import ColumnMapping
+    from portal.domain.money import Money
+    from portal.i18n import today
+    from portal.models.banking import LineStatus
+    from portal.services import statements
+    from portal.services.base import SYSTEM
+
+    limit = current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024
+    if file.stat().st_size > limit:
+        raise click.ClickException(f"{file} is larger than the {limit // 2**20} MB limit")
+    mapping = None
+    if mapping_file is not None:
+        try:
+            mapping = ColumnMapping.from_dict(json.loads(mapping_file.read_text("utf-8")))
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise click.ClickException(f"{mapping_file}: not a column mapping ({exc})") from exc
+    db = get_db()
+    try:
+        result = statements.stage(db, SYSTEM, file.name, file.read_bytes(), mapping=mapping,
+                                  bank_name=bank)
+    except statements.Rejected as exc:
+        raise click.ClickException(f"{file}: not a readable statement: {exc.reason}") from exc
+    if isinstance(result, statements.NeedsMapping):
+        click.echo(json.dumps({"header": list(result.header),
+                               "mapping": result.proposal.as_dict()},
+                              ensure_ascii=False, indent=2))
+        click.echo("this CSV's columns are not known yet: check the proposed mapping above, "
+                   "save it to a file and pass it with --mapping FILE", err=True)
+        sys.exit(2)
+    statement = result.statement
+    matched = [x for x in result.lines if x.status is LineStatus.MATCHED]
+    unmatched = [x for x in result.lines if x.status is not LineStatus.MATCHED]
+    click.echo(f"new lines: {statement.new_lines} (matched {len(matched)}, unmatched "
+               f"{len(unmatched)}); already imported: {statement.known_lines}; "
+               f"debits left out: {statement.debits}; rows not read: {len(statement.errors)}")
+    for error in statement.errors:
+        click.echo(f"  not read: {error}")
+    for line in unmatched:
+        amount = Money(line.amount_minor, line.currency).as_decimal()
+        click.echo(f"  unmatched: {line.booked_on} {amount} {line.currency} "
+                   f"{line.counterparty_name!r} {line.reference!r}: "
+                   f"{_REASONS.get(line.reason or '', line.reason)}")
+    if confirm and matched:
+        done = statements.confirm(db, SYSTEM, [x.id for x in matched], as_of=today())
+        click.echo(f"recorded: {done} payments")
+    elif matched:
+        click.echo("matched lines wait for confirmation (--confirm, or /payments/unmatched)")
+
+
 def register(app: Flask) -> None:
     """Attach the commands to the app's CLI (``flask --app portal`` sees them too)."""
     for command in (db_group, users_group, seed_demo, documents_group, search_group,
                     check_command):
         app.cli.add_command(command)
+    app.cli.add_command(payments_group)

@@ -270,3 +270,22 @@ METHOD_LABELS = {
     "card": _l("Card"),
     "other": lazy_pgettext("payment method", "Other"),
 }
+
+# Bank statement lines (payments import) --------------------------------------------------
+
+from portal.models.banking import LineStatus  # noqa: E402
+
+LINE_STATUS_LABELS = {
+    LineStatus.MATCHED: _l("Matched, to confirm"),
+    LineStatus.UNMATCHED: _l("Unmatched"),
+    LineStatus.RECORDED: _l("Recorded"),
+    LineStatus.IGNORED: _l("Set aside"),
+}
+
+#: Why a statement line waits to be assigned by hand (``StatementLine.reason``).
+LINE_REASON_LABELS = {
+    "no_account": _l("No account number found in the reference"),
+    "currency": _l("The account is in another currency"),
+    "closed": _l("The account is closed"),
+    "ignored": _l("Set aside"),
+}

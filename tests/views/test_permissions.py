@@ -24,6 +24,7 @@ from tests.conftest import csrf_token, make_client
 URL_VALUES = {
     "client_id": 1, "user_id": 1, "document_id": 1, "step": "identity_verified",
     "filename": "css/portal.css", "review_id": 1, "version": 1, "item": "employment",
+    "line_id": 1,
     "account_id": 1, "entry_id": 1, "write_off_id": 1,
 }
 
@@ -84,6 +85,11 @@ ANSWERS: dict[tuple[str, str], set[int]] = {
     ("reviews.contact", "POST"): {422},
     ("reviews.prepare", "POST"): {422},
     ("reviews.decide", "POST"): {422},
+    ("payments.upload", "POST"): {422},  # no file
+    ("payments.map_columns", "POST"): {422},  # no kept file
+    ("payments.confirm", "POST"): {302},  # no line chosen: flashed, to the queue
+    ("payments.assign", "POST"): {422},  # no account number
+    ("payments.ignore", "POST"): {422},  # no note
     ("accounts.open_account", "POST"): {422},
     ("accounts.payment", "POST"): {422},
     ("accounts.charge", "POST"): {422},
