@@ -80,12 +80,20 @@ def _build(db, number: int, specs) -> tuple[Account, list[books.Entry]]:
     return account, domain
 
 
+@pytest.fixture
+def every_ledger() -> list[list[books.Entry]]:
+    """The ledgers built so far in this test's database (they stay across examples)."""
+    return []
+
+
 @settings(max_examples=30, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(ledgers=ledgers, days=st.lists(st.integers(0, 280), min_size=1, max_size=3))
-def test_aging_and_balance_in_sql_equal_the_domain(db, ledgers, days):
-    """Several accounts per example in one database: each client's row equals allocate+aging."""
-    built = [_build(db, n, specs) for n, specs in enumerate(ledgers)]
+def test_aging_and_balance_in_sql_equal_the_domain(db, every_ledger, ledgers, days):
+    """Several accounts per example in one database: each client's row equals allocate+aging,
+    the receivable the sum of the balances, credit sales and write-offs the domain's sums."""
+    built = [_build(db, len(every_ledger) + n, specs) for n, specs in enumerate(ledgers)]
+    every_ledger.extend(entries for _, entries in built)
     db.commit()
     for offset in days:
         as_of = BASE + timedelta(days=offset)
@@ -99,6 +107,16 @@ def test_aging_and_balance_in_sql_equal_the_domain(db, ledgers, days):
             assert got == expected, (as_of, entries)
             assert got.total.minor > 0 or account.client_id not in by_client
         assert report.total == books.total_aging([r.aging for r in report.rows], "HUF")
+        known = [[e for e in entries if e.booked_on <= as_of] for entries in every_ledger]
+        assert reports.receivable(db, Actor(None), as_of, "HUF") == huf(
+            sum(books.balance(entries, "HUF").minor for entries in known))
+        period = reports.period_report(db, Actor(None), BASE, as_of, "HUF")
+        kept = [e for entries in known for e in books.effective(entries)]
+        assert period.credit_sales.minor == sum(
+            e.amount.minor for e in kept if e.kind in books.DUE_KINDS)
+        assert (period.write_offs, period.recoveries) == (
+            books.written_off([e for e in kept if e.kind is EntryKind.WRITE_OFF], "HUF"),
+            books.recovered([e for e in kept if e.kind is EntryKind.RECOVERY], "HUF"))
 
 
 # Worked examples -------------------------------------------------------------------------------
