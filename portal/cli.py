@@ -312,7 +312,10 @@ def payments_import(file: Path, mapping_file: Path | None, bank: str, confirm: b
     mapping = None
     if mapping_file is not None:
         try:
-            mapping = ColumnMapping.from_dict(json.loads(mapping_file.read_text("utf-8")))
+            given = json.loads(mapping_file.read_text("utf-8"))
+            if isinstance(given.get("mapping"), dict):  # this command's own proposal, saved
+                given = given["mapping"]
+            mapping = ColumnMapping.from_dict(given)
         except (ValueError, TypeError, AttributeError) as exc:
             raise click.ClickException(f"{mapping_file}: not a column mapping ({exc})") from exc
     db = get_db()

@@ -133,6 +133,9 @@ def test_a_large_csv_survives_the_mapping_step_in_a_signed_temporary_file(app, d
     forged = post(client, "/payments/import/mapping", {**form, "ticket": ticket[:-2] + "xx"},
                   token_from="/payments/import")
     assert forged.status_code == 422
+    other = as_role("coordinator2")  # the ticket is the uploader's alone
+    assert post(other, "/payments/import/mapping", form,
+                token_from="/payments/import").status_code == 422
     staged = post(client, "/payments/import/mapping", form, token_from="/payments/import")
     assert staged.status_code == 200
     assert 'data-count="new">4001<' in staged.get_data(as_text=True)
@@ -242,12 +245,30 @@ def test_the_command_asks_for_a_csv_mapping(app, db, accounts, tmp_path):
     assert result.exit_code == 2
     proposal = json.loads(result.stdout)
     assert proposal["header"] == ["Nap", "Pénz", "Szöveg", "Azon"]
-    mapping = {**proposal["mapping"], "date": "Nap", "amount": "Pénz",
-               "reference": ["Szöveg"], "transaction_id": "Azon"}
-    (tmp_path / "mapping.json").write_text(json.dumps(mapping), "utf-8")
+    (tmp_path / "broken.json").write_text("[1, 2]", "utf-8")
+    broken = runner.invoke(args=["payments", "import", str(path), "--mapping",
+                                 str(tmp_path / "broken.json")])
+    assert broken.exit_code == 1 and "not a column mapping" in broken.output
+    proposal["mapping"].update(date="Nap", amount="Pénz", reference=["Szöveg"],
+                               transaction_id="Azon")
+    (tmp_path / "mapping.json").write_text(json.dumps(proposal), "utf-8")
     result = runner.invoke(args=["payments", "import", str(path), "--mapping",
                                  str(tmp_path / "mapping.json"), "--confirm"])
     assert result.exit_code == 0, result.output
     assert "matched 1" in result.output and "recorded: 1 payments" in result.output
     db.expire_all()
     assert statements.remembered_mapping(db, proposal["header"]) is not None
+
+
+def test_the_pages_speak_hungarian(db, staff, as_role, accounts):
+    staff.coordinator.language = "hu"
+    db.commit()
+    client = as_role(Role.COORDINATOR)
+    html = upload(client, camt(("500", "HUF", "H-1", "nincs számlaszám"))).get_data(as_text=True)
+    assert "A kivonat beolvasva" in html and "A közleményben nincs számlaszám" in html
+    html = client.get("/payments/unmatched").get_data(as_text=True)
+    assert "Bankszámlakivonat-tételek" in html and "Rögzítés erre a számlára" in html
+    assert ">Befizetések</a>" in html
+    html = upload(client, f"{CSV_HEADER}\n2026.11.27.;1,00;x;T-9\n".encode("cp1250"),
+                  "b.csv").get_data(as_text=True)
+    assert "Oszlopok megnevezése" in html and "Tizedesjel" in html

@@ -3,7 +3,8 @@
 A small file travels back in the form as base64. A larger one (a hidden field over Flask's
 ``MAX_FORM_MEMORY_SIZE`` would be refused) is written to the storage's private temporary
 folder under a random name; the form carries only that name, signed with the app's secret key
-and valid for an hour, so no path ever comes from the user. The file is removed once the
+together with the uploader's user id and valid for an hour, so no path ever comes from the
+user and nobody else can use the ticket. The file is removed once the
 statement is staged (and by ``portal check --repair`` after a day, if the step is abandoned).
 """
 
@@ -17,6 +18,7 @@ import secrets
 from pathlib import Path
 
 from flask import current_app
+from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 #: Files up to this size travel in the form itself (base64 adds a third).
@@ -41,15 +43,21 @@ def keep(data: bytes) -> dict[str, str]:
     fd = os.open(_tmp() / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as out:
         out.write(data)
-    return {"content": "", "ticket": _signer().dumps(name)}
+    return {"content": "", "ticket": _signer().dumps([name, _uploader()])}
+
+
+def _uploader() -> str | None:
+    return current_user.get_id() if current_user.is_authenticated else None
 
 
 def _name(ticket: str) -> str | None:
     try:
-        name = _signer().loads(ticket, max_age=TICKET_MAX_AGE)
-    except BadSignature:
+        name, uploader = _signer().loads(ticket, max_age=TICKET_MAX_AGE)
+    except (BadSignature, TypeError, ValueError):
         return None
-    return name if isinstance(name, str) and _NAME.fullmatch(name) else None
+    if uploader != _uploader() or not isinstance(name, str) or not _NAME.fullmatch(name):
+        return None
+    return name
 
 
 def take(content: str, ticket: str, max_bytes: int) -> bytes | None:
