@@ -121,6 +121,7 @@ def test_aging_page_shows_buckets_chart_and_leaves_out_what_the_user_may_not_see
     assert "Titkos Tódor" not in html and "Euró Elek" not in html
     assert "<svg" in html and 'class="bar bucket-4"' in html
     assert " style=" not in html and "<script>" not in html
+    assert re.search(r'<a href="/clients/\d+">-Mínusz Márton</a>', html)  # names link
     rows = _table(html, "aging-table")
     assert rows[0][:3] == ["Client", "Client number", "Current"]
     names = [r[0] for r in rows[1:-1]]

@@ -16,6 +16,7 @@ from fractions import Fraction
 
 from babel.dates import format_skeleton
 from babel.numbers import format_decimal
+from flask import url_for
 from flask_babel import get_locale, pgettext
 from flask_babel import gettext as _
 
@@ -36,6 +37,17 @@ class Figure:
             return None
         exact = Decimal(self.value.numerator) / Decimal(self.value.denominator)
         return exact.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+class Link(str):
+    """Text that the page links (a client's name to the client page); the CSV keeps the text."""
+
+    href: str
+
+    def __new__(cls, text: str, href: str) -> Link:
+        link = super().__new__(cls, text)
+        link.href = href
+        return link
 
 
 Cell = str | Money | Figure | None
@@ -101,7 +113,8 @@ def aging_table(report: AgingReport) -> Table:
                   currency_at=2, currency=report.currency)
     for row in report.rows:
         a = row.aging
-        table.rows.append([row.client_name, row.client_number or "", a.current, a.days_1_30,
+        table.rows.append([Link(row.client_name, url_for("clients.show", client_id=row.client_id)),
+                           row.client_number or "", a.current, a.days_1_30,
                            a.days_31_60, a.days_61_90, a.over_90, a.total])
     t = report.total
     table.total = [pgettext("report", "Total"), "", t.current, t.days_1_30, t.days_31_60,
