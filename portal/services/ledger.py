@@ -404,9 +404,12 @@ def entry_count(db: Session, account_id: int) -> int:
     return db.scalar(select(func.count()).where(LedgerEntry.account_id == account_id)) or 0
 
 
-def write_offs_of_account(db: Session, actor: Actor, account_id: int) -> list[WriteOff]:
-    """Return an account's write-off proposals and their outcome, newest first."""
-    account = get_account(db, actor, account_id)
+def write_offs_of_account(db: Session, account: Account) -> list[WriteOff]:
+    """Return an account's write-off proposals and their outcome, newest first.
+
+    ``account`` is one the caller read with ``get_account`` or ``statement`` (which checked
+    the actor may see it and audited the read once).
+    """
     return list(db.scalars(select(WriteOff).where(WriteOff.account_id == account.id)
                            .order_by(WriteOff.proposed_at.desc(), WriteOff.id.desc())))
 

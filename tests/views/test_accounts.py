@@ -12,6 +12,7 @@ from portal.domain.ledger import EntryKind
 from portal.domain.money import Money
 from portal.domain.permissions import Role
 from portal.i18n import today
+from portal.models.audit import AuditEvent
 from portal.models.ledger import Account, LedgerEntry, WriteOff, WriteOffStatus
 from portal.services import ledger
 from portal.services.base import Actor
@@ -197,7 +198,12 @@ def test_a_restricted_clients_account_is_forbidden_to_a_clerk(app, db, staff, as
     assert as_role(Role.CLERK).get(f"/accounts/{account.id}").status_code == 403
     assert as_role(Role.CLERK).get(
         f"/clients/{account.client_id}/accounts/list").status_code == 403
+    views = select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "account.view")
+    before = db.scalar(views)
     assert as_role(Role.COORDINATOR).get(f"/accounts/{account.id}").status_code == 200
+    db.expire_all()
+    assert db.scalar(views) == before + 1  # one read of the page, one audit row
 
 
 def test_labels_in_hungarian_and_english(app, db, staff, as_role):

@@ -112,7 +112,7 @@ def render_account(account_id: int, status: int = 200, **forms):
     page = Page(newest[(number - 1) * per_page:number * per_page], len(newest), number,
                 per_page)
     paid = {p.payment_id: p for p in st.allocation.payments}
-    proposals = ledger.write_offs_of_account(db, who, account_id)
+    proposals = ledger.write_offs_of_account(db, st.account)
     may_record = current_user.can(Perm.LEDGER_RECORD)
     may_decide = current_user.can(Perm.WRITE_OFF_APPROVE)
     ctx = {}
