@@ -248,3 +248,25 @@ def test_client_list_filters_payments_overdue_and_sorts_by_balance(app, db, staf
         "Nincs Számlája")
     assert re.search(rf'data-balance="{paid.id}">[^<]*200', order)
     assert "Payments overdue" in order
+
+
+def test_a_key_used_on_another_account_is_a_conflict_and_a_reject_needs_a_note(app, db, staff,
+                                                                              as_role):
+    first, day = _account(app, db, staff)
+    other = ledger.open_account(db, Actor(staff.coordinator), first.client_id, currency="HUF",
+                                limit_minor=0, opened_on=day)
+    proposal = ledger.propose_write_off(db, Actor(staff.coordinator), first.id,
+                                        Money(5_000, "HUF"), reason="dispute", as_of=day)
+    db.commit()
+    coordinator, manager = as_role(Role.COORDINATOR), as_role(Role.MANAGER)
+    data = {"payment-key": "k" * 32, "payment-amount": "1 000",
+            "payment-booked_on": day.isoformat(), "payment-method": "card"}
+    assert post(coordinator, f"/accounts/{first.id}/payments", data).status_code == 302
+    clash = post(coordinator, f"/accounts/{other.id}/payments", data, htmx=True)
+    assert clash.status_code == 409 and "another account" in clash.get_data(as_text=True)
+    assert _count(db, kind=EntryKind.PAYMENT) == 1
+    reject = post(manager, f"/accounts/write-offs/{proposal.id}/decide",
+                  {f"decide-{proposal.id}-note": "", "action": "reject"}, htmx=True)
+    assert reject.status_code == 422 and "Give a reason." in reject.get_data(as_text=True)
+    db.expire_all()
+    assert db.get(WriteOff, proposal.id).status is WriteOffStatus.PROPOSED
