@@ -1,10 +1,11 @@
 """Page times of the client list and record at realistic sizes, printed as JSON lines.
 
 Run with ``make bench`` (every benchmark), ``python -m bench clients --clients 20000 50000``,
-``python -m bench documents`` (see ``bench/documents.py``) or ``python -m bench reviews`` (see
-``bench/reviews.py``). Each size gets a fresh SQLite database (WAL, as in production on one
-machine); set ``PORTAL_BENCH_DATABASE_URL`` to a PostgreSQL URL to measure there instead (its
-tables are dropped and recreated).
+``python -m bench documents`` (see ``bench/documents.py``), ``python -m bench reviews`` (see
+``bench/reviews.py``) or ``python -m bench ledger`` (see ``bench/ledger.py``). Each size gets a
+fresh SQLite database (WAL, as in production on one machine); set
+``PORTAL_BENCH_DATABASE_URL`` to a PostgreSQL URL to measure there instead (its tables are
+dropped and recreated).
 Requests go through the whole Flask stack (login session, permission check, template) with
 the test client, so the figures are server time without the network.
 """
@@ -141,12 +142,13 @@ def run(clients: int, repeat: int) -> None:
         engine.dispose()
 
 
-COMMANDS = ("clients", "documents", "reviews", "all")
+COMMANDS = ("clients", "documents", "reviews", "ledger", "all")
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``clients``, ``documents``, ``reviews`` or (no command, as ``make bench`` runs it) all."""
-    from bench import documents, reviews
+    """``clients``, ``documents``, ``reviews``, ``ledger`` or (no command, as ``make bench`` runs
+    it) all."""
+    from bench import documents, ledger, reviews
 
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] not in COMMANDS and argv[0] not in ("-h", "--help"):
@@ -156,6 +158,7 @@ def main(argv: list[str] | None = None) -> None:
     clients = commands.add_parser("clients", help="client list and record page times")
     docs = commands.add_parser("documents", help="document filing and search figures")
     credit = commands.add_parser("reviews", help="review queue and review page times")
+    books = commands.add_parser("ledger", help="account page, balance sort, reports, bank import")
     both = commands.add_parser("all", help="every benchmark (the default)")
     for sub in (clients, both):
         sub.add_argument("--clients", type=int, nargs="+", default=[20_000, 50_000])
@@ -164,6 +167,8 @@ def main(argv: list[str] | None = None) -> None:
         documents.add_arguments(sub)
     reviews.add_arguments(credit)
     reviews.add_arguments(both, prefixed=True)
+    ledger.add_arguments(books)
+    ledger.add_arguments(both, prefixed=True)
     args = parser.parse_args(argv)
     if args.command in ("clients", "all"):
         for size in args.clients:
@@ -172,6 +177,8 @@ def main(argv: list[str] | None = None) -> None:
         documents.run(args)
     if args.command in ("reviews", "all"):
         reviews.run(args)
+    if args.command in ("ledger", "all"):
+        ledger.run(args)
 
 
 if __name__ == "__main__":
