@@ -80,6 +80,9 @@ class LedgerEntry(Base):
         CheckConstraint("(kind = 'reversal') = (reverses_id IS NOT NULL)",
                         name="reversal_points_back"),
         Index("ix_ledger_entries_account_booked", "account_id", "booked_on", "id"),
+        #: Covers the sums over the whole book (balances, aging, KPIs): no row lookups.
+        Index("ix_ledger_entries_account_totals", "account_id", "currency", "kind",
+              "booked_on", "due_on", "amount_minor"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
