@@ -228,3 +228,14 @@ def test_batch_without_part_amounts_is_one_transaction():
     assert (only.transaction_id, only.amount) == ("BATCH", Money(300))
     assert only.reference == "part 1 part 2"
     assert only.counterparty_name == ""  # two different payers: none is named
+
+
+def test_a_reversal_entry_is_read_with_the_sign_the_bank_booked():
+    credit = _entry("12000.00", ref="ORIG-1")
+    reversal = (
+        '<Ntry><Amt Ccy="HUF">12000.00</Amt><CdtDbtInd>DBIT</CdtDbtInd><RvslInd>true</RvslInd>'
+        "<BookgDt><Dt>2026-11-30</Dt></BookgDt><AcctSvcrRef>REV-1</AcctSvcrRef></Ntry>")
+    parsed = parse_camt053(_statement(credit, reversal))
+    assert parsed.ok
+    assert [(t.transaction_id, t.amount.minor) for t in parsed.transactions] == [
+        ("ORIG-1", 12000), ("REV-1", -12000)]
