@@ -21,7 +21,8 @@ pytestmark = pytest.mark.e2e
 
 
 def _overdue_account(live_app: Flask, number: str, client_number: str, name: str) -> int:
-    """An account with a charge over 200 days overdue; return its id (created once per run)."""
+    """An account with a charge 90 days overdue (booked after the day the reports test looks
+    back to, so that day stays empty); return its id (created once per run)."""
     today = date.today()
 
     def create(db) -> int:
@@ -38,8 +39,8 @@ def _overdue_account(live_app: Flask, number: str, client_number: str, name: str
             db.flush()
             db.add(LedgerEntry(account_id=account.id, kind=EntryKind.CHARGE,
                                amount_minor=250_000, currency="HUF",
-                               booked_on=today - timedelta(days=260),
-                               due_on=today - timedelta(days=230)))
+                               booked_on=today - timedelta(days=100),
+                               due_on=today - timedelta(days=90)))
         return account.id
 
     return in_db(live_app, create)
