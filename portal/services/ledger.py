@@ -21,7 +21,9 @@ from portal.db import utcnow
 from portal.domain import ledger as books
 from portal.domain.ledger import EntryKind
 from portal.domain.money import Money
+from portal.domain.onboarding import Step
 from portal.domain.permissions import Perm
+from portal.models.clients import OnboardingStep
 from portal.models.ledger import Account, AccountStatus, LedgerEntry, WriteOff, WriteOffStatus
 from portal.services import audit, authz
 from portal.services.base import Actor, Conflict, Forbidden, NotFound, ServiceError
@@ -78,6 +80,11 @@ def open_account(db: Session, actor: Actor, client_id: int, *, currency: str,
                  object_label=f"{client.number} {account.number}",
                  details={"currency": currency, "limit": limit_minor,
                           "opened_on": opened_on.isoformat()})
+    if not any(step.step is Step.ACCOUNT_OPENED for step in client.steps):
+        client.steps.append(OnboardingStep(step=Step.ACCOUNT_OPENED, done_by_id=actor.user_id))
+        audit.record(db, actor, "onboarding.tick", object_type="client", object_id=client.id,
+                     object_label=client.number,
+                     details={"step": Step.ACCOUNT_OPENED.value, "account": account.id})
     db.flush()
     return account
 

@@ -229,3 +229,16 @@ def test_two_processes_recording_payments_on_one_account_all_land(app, db, run, 
     assert statement.balance == huf(10_000)
     assert sum(sum(m.minor for m in p.paid.values()) for p in statement.allocation.payments) \
         == 20_000
+
+
+def test_opening_an_account_ticks_account_opened_once(db, run, people):
+    from portal.domain.onboarding import Step
+    from portal.models import OnboardingStep
+
+    client = make_client(db, "Nyitó Nóra")
+    for _ in range(2):
+        run(ledger.open_account, people["coord"], client.id, currency="HUF",
+            limit_minor=100_000, opened_on=TODAY)
+    steps = db.scalars(select(OnboardingStep.step).where(
+        OnboardingStep.client_id == client.id)).all()
+    assert steps == [Step.ACCOUNT_OPENED]
