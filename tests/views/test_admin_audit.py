@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from portal.domain.permissions import Role
@@ -127,3 +129,16 @@ def test_healthz_reports_database_and_storage(app, tmp_path):
     app.config["STORAGE_DIR"] = str(tmp_path / "gone")
     broken = app.test_client().get("/healthz")
     assert broken.status_code == 503 and broken.get_json()["storage"] == "error"
+
+
+def test_user_list_shows_full_names_first_linked_to_the_edit_page(app, db, staff, as_role):
+    html = as_role(Role.ADMIN).get("/admin/users").get_data(as_text=True)
+    table = html[html.index('id="user-table"'):]
+    head = re.findall(r'<th scope="col">([^<]+)</th>', table)
+    assert head[:3] == ["Full name", "Username", "Role"]
+    row = re.search(r"<tr[^>]*>\s*<td>(.*?)</td>\s*<td[^>]*>(.*?)</td>",
+                    table[table.index("<tbody>"):], re.S)
+    first_user = db.scalar(select(User).order_by(User.full_name))
+    assert row.group(1) == (f'<a href="/admin/users/{first_user.id}">'
+                            f"{first_user.full_name}</a>")
+    assert row.group(2) == first_user.username
