@@ -2,8 +2,9 @@
 
 Run with ``make bench`` (every benchmark), ``python -m bench clients --clients 20000 50000``,
 ``python -m bench documents`` (see ``bench/documents.py``), ``python -m bench reviews`` (see
-``bench/reviews.py``) or ``python -m bench ledger`` (see ``bench/ledger.py``). Each size gets a
-fresh SQLite database (WAL, as in production on one machine); set
+``bench/reviews.py``), ``python -m bench ledger`` (see ``bench/ledger.py``) or ``python -m bench
+clientlist`` (the list under load beside a bare Flask page, see ``bench/clientlist.py``). Each
+size gets a fresh SQLite database (WAL, as in production on one machine); set
 ``PORTAL_BENCH_DATABASE_URL`` to a PostgreSQL URL to measure there instead (its tables are
 dropped and recreated).
 Requests go through the whole Flask stack (login session, permission check, template) with
@@ -142,13 +143,13 @@ def run(clients: int, repeat: int) -> None:
         engine.dispose()
 
 
-COMMANDS = ("clients", "documents", "reviews", "ledger", "all")
+COMMANDS = ("clients", "documents", "reviews", "ledger", "clientlist", "all")
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``clients``, ``documents``, ``reviews``, ``ledger`` or (no command, as ``make bench`` runs
-    it) all."""
-    from bench import documents, ledger, reviews
+    """``clients``, ``documents``, ``reviews``, ``ledger``, ``clientlist`` or (no command, as
+    ``make bench`` runs it) all."""
+    from bench import clientlist, documents, ledger, reviews
 
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] not in COMMANDS and argv[0] not in ("-h", "--help"):
@@ -159,6 +160,7 @@ def main(argv: list[str] | None = None) -> None:
     docs = commands.add_parser("documents", help="document filing and search figures")
     credit = commands.add_parser("reviews", help="review queue and review page times")
     books = commands.add_parser("ledger", help="account page, balance sort, reports, bank import")
+    load = commands.add_parser("clientlist", help="client list under load beside bare Flask")
     both = commands.add_parser("all", help="every benchmark (the default)")
     for sub in (clients, both):
         sub.add_argument("--clients", type=int, nargs="+", default=[20_000, 50_000])
@@ -169,6 +171,7 @@ def main(argv: list[str] | None = None) -> None:
     reviews.add_arguments(both, prefixed=True)
     ledger.add_arguments(books)
     ledger.add_arguments(both, prefixed=True)
+    clientlist.add_arguments(load)
     args = parser.parse_args(argv)
     if args.command in ("clients", "all"):
         for size in args.clients:
@@ -179,6 +182,10 @@ def main(argv: list[str] | None = None) -> None:
         reviews.run(args)
     if args.command in ("ledger", "all"):
         ledger.run(args)
+    if args.command == "clientlist":
+        clientlist.run(args)
+    elif args.command == "all":
+        clientlist.run(load.parse_args([]))
 
 
 if __name__ == "__main__":
