@@ -253,6 +253,8 @@ def check_command(quick: bool, repair: bool) -> None:
         + [f"document missing from the index: {d}" for d in report.missing_from_index]
         + [f"index holds a document that is deleted or unknown: {d}"
            for d in report.extra_in_index]
+        + [f"account {n}: stored balance {stored} differs from its entries' sum {total} "
+           "(minor units)" for n, stored, total in report.balance_drift]
     )
     for line in lines:
         click.echo(line)
@@ -270,6 +272,9 @@ def check_command(quick: bool, repair: bool) -> None:
             hints.append("`portal search reindex` rebuilds the index")
         if report.missing_files or report.checksum_mismatches:
             hints.append("missing or damaged files must come back from a backup")
+        if report.balance_drift:
+            hints.append("a stored balance that drifted means an entry was written around the "
+                         "database trigger: report it; the account page and reports use the sums")
         click.echo("repair: " + "; ".join(hints), err=True)
         sys.exit(1)
 

@@ -2,7 +2,8 @@
 
 The database enforces it: triggers (migration 0007) refuse UPDATE and DELETE on
 ``ledger_entries`` on SQLite and PostgreSQL alike. A correction is a reversal entry that points
-at the entry it cancels. A balance is a sum of entries, never a stored field.
+at the entry it cancels. A balance is a sum of entries; ``Account.balance_minor`` is a cache of
+that sum kept by a database trigger (migration 0010) and compared with it by ``portal check``.
 """
 
 from __future__ import annotations
@@ -44,6 +45,10 @@ class Account(Base):
     """A client's credit account: its number, currency and limit."""
 
     __tablename__ = "accounts"
+    __table_args__ = (
+        #: The client list sorted by balance sums a client's accounts from here.
+        Index("ix_accounts_client_balance", "client_id", "currency", "balance_minor"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
@@ -59,6 +64,10 @@ class Account(Base):
     review_id: Mapped[int | None] = mapped_column(ForeignKey("credit_reviews.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    #: The sum of the account's entries' effects, kept by the trigger ``ledger_entries_balance``
+    #: (migration 0010) on every entry inserted; never written by the application. For lists;
+    #: the account page and the reports sum the entries themselves.
+    balance_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     #: Optimistic lock for the account's own fields (never for its entries).
     version: Mapped[int] = mapped_column(Integer, default=1)
 

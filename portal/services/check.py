@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from portal.models.documents import Document, DocumentVersion, IndexTask
 from portal.search.backend import IndexState, SearchBackend
-from portal.services import files
+from portal.services import files, reports
 from portal.services.search import index_state
 from portal.storage import Storage
 
@@ -31,18 +31,21 @@ class CheckReport:
     repaired: list[str] = field(default_factory=list)
     #: The search index's state when it cannot be compared ("new" and empty, or "damaged").
     index_unusable: str | None = None
+    #: Accounts whose stored balance differs from their entries' sum: (number, stored, sum).
+    balance_drift: list[tuple[str, int, int]] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
         return not (self.missing_files or self.checksum_mismatches or self.orphan_files
                     or self.leftovers or self.missing_from_index or self.extra_in_index
-                    or self.index_unusable)
+                    or self.index_unusable or self.balance_drift)
 
 
 def check(db: Session, storage: Storage, backend: SearchBackend, *, verify_hashes: bool = True,
           progress: Callable[[int], None] | None = None) -> CheckReport:
     """Check that every version has its file (with the right SHA-256), every file its version,
-    no temporary file is left over, and the index holds exactly the live documents (a document
+    no temporary file is left over, every account's stored balance equals its entries' sum, and
+    the index holds exactly the live documents (a document
     with queued index work is counted as queued, not as a difference)."""
     report = CheckReport()
     referenced: set[str] = set()
@@ -59,6 +62,7 @@ def check(db: Session, storage: Storage, backend: SearchBackend, *, verify_hashe
             progress(1)
     report.orphan_files = sorted(set(storage.stored()) - referenced)
     report.leftovers = [p.name for p in storage.leftovers()]
+    report.balance_drift = reports.balance_drift(db)
     live = set(db.scalars(select(Document.id).where(Document.deleted_at.is_(None))))
     queued = set(db.scalars(select(IndexTask.document_id).distinct()))
     state = index_state(db, backend)

@@ -52,10 +52,10 @@ _signed = case((LedgerEntry.kind.in_((EntryKind.CHARGE, EntryKind.FEE, EntryKind
 
 
 def _balance_of_client(currency: str) -> Any:
-    """Return a client's balance in ``currency`` over its accounts, as a correlated subquery."""
-    return (select(func.coalesce(func.sum(_signed), 0))
-            .select_from(LedgerEntry).join(Account, Account.id == LedgerEntry.account_id)
-            .where(Account.client_id == Client.id, Account.currency == currency, _kept)
+    """Return a client's balance in ``currency`` over its accounts, as a correlated subquery
+    (from each account's stored balance, which the database keeps equal to its entries' sum)."""
+    return (select(func.coalesce(func.sum(Account.balance_minor), 0))
+            .where(Account.client_id == Client.id, Account.currency == currency)
             .scalar_subquery())
 
 
@@ -78,9 +78,7 @@ def balances(db: Session, client_ids: list[int]) -> dict[int, list[Money]]:
     if not client_ids:
         return {}
     rows = db.execute(
-        select(Account.client_id, Account.currency, func.coalesce(func.sum(_signed), 0))
-        .select_from(Account).outerjoin(LedgerEntry, and_(LedgerEntry.account_id == Account.id,
-                                                          _kept))
+        select(Account.client_id, Account.currency, func.sum(Account.balance_minor))
         .where(Account.client_id.in_(client_ids))
         .group_by(Account.client_id, Account.currency)
         .order_by(Account.client_id, Account.currency))

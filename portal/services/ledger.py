@@ -244,6 +244,7 @@ def _add(db: Session, actor: Actor, account: Account, data: EntryData,
             db.flush()
     except IntegrityError as exc:  # the same key or bank transaction, recorded meanwhile
         raise Conflict("recorded already") from exc
+    db.expire(account, ["balance_minor"])  # the database's trigger has just moved it
     audit.record(db, actor, f"ledger.{data.kind.value}", object_type="account",
                  object_id=account.id, object_label=account.number,
                  details={"entry": entry.id, "amount": data.amount.minor,

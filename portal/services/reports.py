@@ -300,3 +300,21 @@ def period_report(db: Session, actor: Actor, start: date, end: date,
         bad_debt_ratio=books.bad_debt_ratio(money[EntryKind.WRITE_OFF], sales),
         months=months,
     )
+
+
+# The stored balances -------------------------------------------------------------------------
+
+
+def balance_drift(db: Session) -> list[tuple[str, int, int]]:
+    """Return every account whose stored balance (``Account.balance_minor``, kept by a database
+    trigger for the client list) differs from the sum of its entries: (number, stored, sum)."""
+    reversal = aliased(LedgerEntry)
+    summed = (select(_E.account_id.label("account_id"),
+                     cast(func.sum(_signed(_E)), BigInteger).label("total"))
+              .where(~exists().where(reversal.reverses_id == _E.id))
+              .group_by(_E.account_id).subquery())
+    total = func.coalesce(summed.c.total, 0)
+    stmt = (select(Account.number, Account.balance_minor, total)
+            .outerjoin(summed, summed.c.account_id == Account.id)
+            .where(Account.balance_minor != total).order_by(Account.id))
+    return [(number, int(stored), int(sum_)) for number, stored, sum_ in db.execute(stmt)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import date
 
 import pytest
@@ -85,4 +86,63 @@ def test_downgrading_below_the_ledger_removes_its_triggers_too(tmp_path):
             "SELECT name FROM sqlite_master WHERE type = 'trigger'").scalars().all()
     assert triggers == []
     migrate.upgrade(engine)
+    engine.dispose()
+
+
+def _stored(db, account_id: int) -> int:
+    return db.scalar(select(Account.balance_minor).where(Account.id == account_id))
+
+
+def test_the_stored_balance_follows_every_entry_written_even_in_raw_sql(db, entry):
+    """The trigger keeps accounts.balance_minor equal to the sum, whatever writes the entry."""
+    account_id = entry.account_id
+    assert _stored(db, account_id) == 50_000
+    rows = [(EntryKind.FEE, 2_000, None), (EntryKind.PAYMENT, 30_000, None),
+            (EntryKind.ADJUSTMENT, -500, None), (EntryKind.WRITE_OFF, 1_000, None),
+            (EntryKind.RECOVERY, 400, None)]
+    for kind, amount, _ in rows:
+        db.execute(LedgerEntry.__table__.insert().values(
+            account_id=account_id, kind=kind.value, amount_minor=amount, currency="HUF",
+            booked_on=date(2026, 11, 2), note=""))
+    db.commit()
+    assert _stored(db, account_id) == 50_000 + 2_000 - 30_000 - 500 - 1_000
+    payment_id = db.scalar(select(LedgerEntry.id).where(LedgerEntry.kind == EntryKind.PAYMENT))
+    db.add(LedgerEntry(account_id=account_id, kind=EntryKind.REVERSAL, amount_minor=30_000,
+                       currency="HUF", booked_on=date(2026, 11, 3), reverses_id=payment_id))
+    db.commit()
+    assert _stored(db, account_id) == 50_000 + 2_000 - 500 - 1_000  # the payment taken back
+    from portal.services.reports import balance_drift
+
+    assert balance_drift(db) == []
+
+
+def test_check_names_an_account_whose_stored_balance_drifted(db, entry):
+    from portal.services.reports import balance_drift
+
+    db.execute(update(Account).where(Account.id == entry.account_id).values(balance_minor=7))
+    db.commit()
+    assert balance_drift(db) == [("HU-000001", 7, 50_000)]
+
+
+def test_the_migration_fills_the_stored_balance_from_the_entries_already_there(tmp_path):
+    from alembic import command
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'b.sqlite3'}")
+    command.upgrade(migrate.alembic_config(engine), "0009")
+    engine.dispose()
+    raw = sqlite3.connect(tmp_path / "b.sqlite3")  # foreign keys off: no client row needed
+    raw.execute("INSERT INTO accounts (client_id, number, currency, limit_minor, opened_on, "
+                "status, created_at, version) VALUES (1, 'HK-1', 'HUF', 0, '2026-11-01', "
+                "'open', '2026-11-01', 1)")
+    for kind, amount, reverses in [("charge", 9_000, None), ("payment", 4_000, None),
+                                   ("reversal", 4_000, 2), ("payment", 1_000, None)]:
+        raw.execute("INSERT INTO ledger_entries (account_id, kind, amount_minor, currency, "
+                    "booked_on, due_on, reverses_id, note, created_at) VALUES (1, ?, ?, 'HUF', "
+                    "'2026-11-02', ?, ?, '', '2026-11-02')",
+                    (kind, amount, "2026-11-20" if kind == "charge" else None, reverses))
+    raw.commit()
+    raw.close()
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT balance_minor FROM accounts").scalar() == 8_000
     engine.dispose()
