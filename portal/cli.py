@@ -261,6 +261,10 @@ def check_command(quick: bool, repair: bool) -> None:
     if report.pending_tasks:
         click.echo(f"queued: {report.pending_tasks} documents wait in the index queue "
                    "(applied with the next upload or search, or `portal search apply`)")
+    from portal.backup.commands import backup_warning
+
+    if warning := backup_warning(current_app.config.get("BACKUP_DIR")):
+        click.echo(f"warning: {warning}")
     click.echo(f"checked {report.versions_checked} file versions: "
                + ("no differences" if report.clean else f"{len(lines)} differences"))
     get_db().rollback()
@@ -362,3 +366,7 @@ def register(app: Flask) -> None:
                     check_command):
         app.cli.add_command(command)
     app.cli.add_command(payments_group)
+    from portal.backup.commands import backup_command, restore_command
+
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)

@@ -50,6 +50,10 @@ DEFAULTS: dict[str, Any] = {
     "SEARCH_TIME_LIMIT_MS": 2000,
     #: Free space (MB) the storage must have; with less, /healthz says "full" and answers 503.
     "MIN_FREE_MB": 200,
+    #: The backup folder (``portal backup``, ``portal restore``, ``/admin/backups``); empty
+    #: means none is set, and the administrator page says so. Keep it on another disk than
+    #: the instance and the storage, private to the portal's user, and encrypted at rest.
+    "BACKUP_DIR": "",
     "PAGE_SIZE": 25,
     "SESSION_HOURS": 10,
 }
