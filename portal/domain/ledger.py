@@ -311,6 +311,47 @@ def aging(open_items: Iterable[OpenItem], as_of: date, currency: str = "HUF") ->
     return Aging(*sums)
 
 
+#: The bucket edges in days past due: the debits due at least this many days before the day.
+AGING_EDGES = (1, 31, 61, 91)
+
+
+def open_up_to(debits_due_by: int, credits: int) -> int:
+    """Return what is still open of the debits due by some day, in minor units.
+
+    Credits pay the debits oldest due first, whenever either was booked, so the debits due by
+    a day take the credits before any later debit does: of ``debits_due_by`` (their sum), what
+    the account's ``credits`` (all of them) leave open is ``max(0, debits_due_by − credits)``.
+    With ``debits_due_by`` the sum of all debits this is the open total.
+    """
+    return max(0, debits_due_by - credits)
+
+
+def aging_of_sums(debits: int, debits_due_by: Sequence[int], credits: int,
+                  currency: str = "HUF") -> Aging:
+    """Return one account's aging from four sums, without allocating entry by entry.
+
+    ``debits`` is the sum of its debits; ``debits_due_by[i]`` the sum of those due on or before
+    ``as_of − AGING_EDGES[i]`` days (1, 31, 61 and 91 days past due or more); ``credits`` the
+    sum of its credits. With ``open(x) = open_up_to(x, credits)``::
+
+        over 90 = open(due by −91)              61–90 = open(due by −61) − open(due by −91)
+        31–60   = open(due by −31) − open(due by −61)
+        1–30    = open(due by −1) − open(due by −31)
+        current = open(all debits) − open(due by −1)
+
+    This equals ``aging(allocate_entries(...).open_items, as_of)``; the reports compute the
+    sums in SQL, one pass over the book, and apply this per account.
+
+    >>> aging_of_sums(10_000, [6_000, 6_000, 2_000, 0], 3_000).days_31_60
+    Money(minor=3000, currency='HUF')
+    """
+    if len(debits_due_by) != len(AGING_EDGES):
+        raise ValueError("one sum per aging edge")
+    opened = [open_up_to(debits, credits)] + [open_up_to(s, credits) for s in debits_due_by]
+    parts = [opened[i] - opened[i + 1] for i in range(len(AGING_EDGES))] + [opened[-1]]
+    return Aging(*(Money(p, currency) for p in parts))
+
+
 def total_aging(agings: Iterable[Aging], currency: str = "HUF") -> Aging:
     """Sum the agings of several accounts (a client's, or the whole book) bucket by bucket."""
     zero = Money(0, currency)

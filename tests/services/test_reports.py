@@ -223,6 +223,28 @@ def test_dso_countback_and_simple_worked_example(db, people):
     assert reports.dso_report(db, people["manager"], AS_OF, 1, "HUF").countback is None
 
 
+def test_the_kpi_page_figures_equal_the_separate_reports_for_a_mid_month_period(db, people):
+    """One pass serves the period and the DSO: a period starting on the 15th leaves out what
+    was booked earlier that month, while the DSO's month counts it."""
+    account = _account(db, "Hónapközép Hanna")
+    _add(db, account, EntryKind.CHARGE, 300, date(2026, 10, 3), date(2026, 10, 20))
+    _add(db, account, EntryKind.CHARGE, 200, date(2026, 10, 20), date(2026, 11, 20))
+    _add(db, account, EntryKind.WRITE_OFF, 40, date(2026, 10, 5))
+    _add(db, account, EntryKind.WRITE_OFF, 60, date(2026, 11, 5))
+    late = _add(db, account, EntryKind.FEE, 7, date(2026, 11, 6), date(2026, 11, 30))
+    _add(db, account, EntryKind.REVERSAL, 7, date(2026, 11, 8), reverses=late.id)
+    db.commit()
+    start = date(2026, 10, 15)
+    period, dso = reports.kpi_report(db, people["manager"], start, AS_OF, "HUF")
+    assert period == reports.period_report(db, people["manager"], start, AS_OF, "HUF")
+    assert dso == reports.dso_report(db, people["manager"], AS_OF, 12, "HUF")
+    assert period.credit_sales == huf(200)  # the charge of 3 October is before the period
+    assert period.write_offs == huf(60)
+    assert dso.sales[(2026, 10)] == huf(500)
+    assert dso.sales[(2026, 11)] == huf(0)  # the fee was reversed
+    assert period.opening_ar == huf(260) and period.closing_ar == huf(400)
+
+
 def test_period_report_cei_bad_debt_and_months(db, people):
     account = _account(db, "Időszak Ildikó")
     _add(db, account, EntryKind.CHARGE, 1000, date(2026, 8, 1), date(2026, 8, 31))

@@ -60,8 +60,8 @@ def aging_csv():
 
 def _kpi_context(form: PeriodForm) -> dict:
     db, who = get_db(), actor()
-    period = reports.period_report(db, who, form.start.data, form.end.data, form.currency.data)
-    dso = reports.dso_report(db, who, form.end.data, 12, form.currency.data)
+    period, dso = reports.kpi_report(db, who, form.start.data, form.end.data,
+                                     form.currency.data)
     months = tables.month_table(period)
     trend = charts.trend_bars([
         (tables.month_label(m.year, m.month), tables.month_short(m.year, m.month),
