@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import ast
 import re
+from dataclasses import fields
+from pathlib import Path
 
+from flask_babel import force_locale
 from sqlalchemy import select
 
+from portal import labels
+from portal.domain.ledger import EntryKind
 from portal.domain.permissions import Role
+from portal.domain.policy import Action
 from portal.models import AuditEvent, Client, User
+from portal.services.clients import ClientData
 from tests.conftest import login, make_client, post
 
 NEW_USER = {"username": "Uj.Kolléga", "full_name": "Új Kolléga", "email": "uj@example.hu",
@@ -142,3 +150,279 @@ def test_user_list_shows_full_names_first_linked_to_the_edit_page(app, db, staff
     assert row.group(1) == (f'<a href="/admin/users/{first_user.id}">'
                             f"{first_user.full_name}</a>")
     assert row.group(2) == first_user.username
+
+
+# The audit log in words --------------------------------------------------------------------
+
+CLIENT_FORM = {
+    "kind": "person", "name": "Napló Nándor", "tax_id": "", "postal_code": "1051",
+    "city": "Budapest", "street": "", "phone": "", "email": "", "employer": "",
+    "income": "450 000", "income_currency": "HUF", "status": "onboarding",
+    "coordinator_id": "", "language": "hu",
+}
+
+
+def _name_staff(db, staff) -> None:
+    staff.coordinator.full_name = "Kiss Katalin"
+    staff.manager.full_name = "Nagy Márta"
+    staff.clerk.full_name = "Tóth Tamás"
+    db.commit()
+
+
+def _table(client, query: str = "") -> str:
+    """The log's rows alone (the htmx fragment, without the filter's choices)."""
+    html = client.get(f"/audit/{query}", headers={"HX-Request": "true"}).get_data(as_text=True)
+    return html[html.index("<tbody>"):html.index("</tbody>")]
+
+
+def _cells(table: str) -> list[list[str]]:
+    rows = re.findall(r"<tr>(.*?)</tr>", table.replace("\xa0", " "), re.S)
+    return [[re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", r,
+                                                                     re.S)] for r in rows]
+
+
+def test_audit_log_shows_actions_fields_and_values_in_words(app, db, staff, as_role):
+    _name_staff(db, staff)
+    manager = as_role(Role.MANAGER)
+    created = post(manager, "/clients/new", {**CLIENT_FORM,
+                                             "coordinator_id": str(staff.coordinator.id),
+                                             "restricted": "y"})
+    assert created.status_code == 302
+    client = db.scalar(select(Client).where(Client.name == "Napló Nándor"))
+    as_role(Role.CLERK).get(f"/clients/{client.id}")  # refused: restricted
+    table = _table(manager)
+    for code in ("auth.login", "client.create", "client.view_denied", "income_minor",
+                 "coordinator_id", "restricted:", "∅", "✓", "✗", "450000"):
+        assert code not in table, code
+    cells = _cells(table)
+    actions = [row[2] for row in cells]
+    assert actions[:4] == ["Client refused (restricted)", "Logged in", "Client created",
+                           "Logged in"]
+    refused, creation = cells[0], cells[2]
+    assert refused[1] == "Tóth Tamás (clerk)" and refused[3] == client.number
+    assert creation[1] == "Nagy Márta (manager)"
+    details = creation[5]
+    assert "Monthly income: HUF 450,000" in details
+    assert "Coordinator: Kiss Katalin" in details
+    assert "Restricted: yes" in details
+    assert "Kind: Person" in details and "Status: Onboarding" in details
+    assert "Language of letters and decisions: Magyar" in details
+
+
+def test_a_change_reads_before_and_after_in_words(app, db, staff, as_role):
+    _name_staff(db, staff)
+    row = make_client(db, "Előtte Elek", income_minor=450_000, income_currency="HUF")
+    manager = as_role(Role.MANAGER)
+    edited = post(manager, f"/clients/{row.id}/edit",
+                  {**CLIENT_FORM, "name": "Előtte Elek", "income": "520 000",
+                   "coordinator_id": str(staff.coordinator.id), "restricted": "y",
+                   "status": "active", "version": str(row.version)})
+    assert edited.status_code == 302, edited.get_data(as_text=True)[:300]
+    change = next(r for r in _cells(_table(manager)) if r[2] == "Client changed")
+    details = change[5]
+    assert "Monthly income: HUF 450,000 → HUF 520,000" in details
+    assert "Coordinator: not set → Kiss Katalin" in details
+    assert "Restricted: no → yes" in details
+    assert "Postal code: not set → 1051" in details
+
+
+def test_audit_log_in_hungarian(app, db, staff, as_role):
+    _name_staff(db, staff)
+    staff.manager.language = "hu"
+    db.commit()
+    manager = as_role(Role.MANAGER)
+    assert post(manager, "/clients/new", CLIENT_FORM).status_code == 302
+    cells = _cells(_table(manager))
+    assert [row[2] for row in cells[:2]] == ["Ügyfél létrehozva", "Bejelentkezett"]
+    assert "Havi jövedelem: 450 000 Ft" in cells[0][5]
+    assert "Korlátozott: nem" in cells[0][5]
+    assert "Levelek és döntések nyelve: Magyar" in cells[0][5]
+
+
+def test_failed_logins_name_the_user_or_the_name_tried(app, db, staff, as_role):
+    _name_staff(db, staff)
+    assert login(app.test_client(), "nincs.ilyen", "rossz-jelszo").status_code != 302
+    assert login(app.test_client(), "clerk", "rossz-jelszo").status_code != 302
+    cells = _cells(_table(as_role(Role.MANAGER), "?action=auth.login_failed"))
+    assert [(row[1], row[2]) for row in cells] == [
+        ("Tóth Tamás (clerk)", "Failed login"),
+        ("Unknown user", "Failed login as “nincs.ilyen”"),
+    ]
+    assert not any("system" in cell.lower() for row in cells for cell in row)
+
+
+def test_the_action_filter_offers_words_sorted_by_them(app, db, staff, as_role):
+    staff.manager.language = "hu"
+    db.commit()
+    manager = as_role(Role.MANAGER)
+    assert post(manager, "/clients/new", CLIENT_FORM).status_code == 302
+    login(app.test_client(), "nincs.ilyen", "rossz-jelszo")
+    html = manager.get("/audit/").get_data(as_text=True)
+    select_html = html[html.index('name="action"'):]
+    select_html = select_html[:select_html.index("</select>")]
+    options = re.findall(r'<option[^>]*value="([^"]*)"[^>]*>([^<]*)</option>', select_html)
+    assert options[0] == ("", "Minden művelet")
+    offered = dict(options[1:])
+    assert offered == {"auth.login": "Bejelentkezett", "auth.login_failed":
+                       "Sikertelen bejelentkezés", "client.create": "Ügyfél létrehozva"}
+    labels = [label for _, label in options[1:]]
+    assert labels == ["Bejelentkezett", "Sikertelen bejelentkezés", "Ügyfél létrehozva"]
+
+
+# Every action and detail the code records has words ------------------------------------
+
+PORTAL = Path(__file__).resolve().parents[2] / "portal"
+#: Actions built with an f-string: ``f"<area>.{member.value}"`` over an enum.
+ACTION_FAMILIES = {"ledger": EntryKind, "review": Action}
+
+
+class _Source:
+    """Every module of the portal, parsed, with what the action finder needs to look up."""
+
+    def __init__(self) -> None:
+        self.trees = {path: ast.parse(path.read_text(encoding="utf-8"))
+                      for path in sorted(PORTAL.rglob("*.py"))}
+        self.parents: dict[ast.AST, ast.AST] = {}
+        self.constants: dict[str, str] = {}
+        for tree in self.trees.values():
+            for node in ast.walk(tree):
+                for child in ast.iter_child_nodes(node):
+                    self.parents[child] = node
+            for node in tree.body:  # module-level NAME = "text"
+                if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) \
+                        and isinstance(node.value.value, str):
+                    for target in node.targets:
+                        if isinstance(target, ast.Name):
+                            self.constants[target.id] = node.value.value
+
+    def function_of(self, node: ast.AST) -> ast.FunctionDef | None:
+        while node in self.parents:
+            node = self.parents[node]
+            if isinstance(node, ast.FunctionDef):
+                return node
+        return None
+
+    def calls(self, name: str):
+        for path, tree in self.trees.items():
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Call) and name in (
+                        getattr(node.func, "id", None), getattr(node.func, "attr", None)):
+                    yield path, node
+
+    def values(self, expr: ast.AST, where: str) -> set[str]:
+        """Every text ``expr`` can be, or a failure naming the place it cannot be told."""
+        if isinstance(expr, ast.Constant):
+            return set() if expr.value is None else {expr.value}
+        if isinstance(expr, ast.IfExp):
+            return self.values(expr.body, where) | self.values(expr.orelse, where)
+        if isinstance(expr, ast.JoinedStr):
+            prefix = expr.values[0].value if isinstance(expr.values[0], ast.Constant) else ""
+            area = prefix.rstrip(".")
+            assert area in ACTION_FAMILIES, f"{where}: teach this test the family {prefix!r}"
+            return {f"{area}.{member.value}" for member in ACTION_FAMILIES[area]}
+        if isinstance(expr, ast.Attribute) and expr.attr in self.constants:
+            return {self.constants[expr.attr]}
+        if isinstance(expr, ast.Name):
+            function = self.function_of(expr)
+            if function is not None:
+                assigned = [node.value for node in ast.walk(function)
+                            if isinstance(node, ast.Assign) and any(
+                                getattr(t, "id", None) == expr.id for t in node.targets)]
+                if assigned:
+                    return set().union(*(self.values(v, where) for v in assigned))
+                params = function.args.args + function.args.kwonlyargs
+                names = [p.arg for p in params]
+                if expr.id in names:
+                    return self._argument(function, names, expr.id, where)
+            if expr.id in self.constants:
+                return {self.constants[expr.id]}
+        raise AssertionError(f"{where}: cannot tell which action {ast.unparse(expr)} is")
+
+    def _argument(self, function: ast.FunctionDef, names: list[str], name: str,
+                  where: str) -> set[str]:
+        found: set[str] = set()
+        defaults = dict(zip(reversed([p.arg for p in function.args.args]),
+                            reversed(function.args.defaults), strict=False))
+        defaults.update({p.arg: d for p, d in zip(function.args.kwonlyargs,
+                                                  function.args.kw_defaults, strict=True) if d})
+        if name in defaults:
+            found |= self.values(defaults[name], where)
+        position = [p.arg for p in function.args.args].index(name) \
+            if name in [p.arg for p in function.args.args] else None
+        for path, call in self.calls(function.name):
+            place = f"{path.relative_to(PORTAL.parent)}:{call.lineno}"
+            for keyword in call.keywords:
+                if keyword.arg == name:
+                    found |= self.values(keyword.value, place)
+            if position is not None and position < len(call.args):
+                found |= self.values(call.args[position], place)
+        return found
+
+
+def _recorded() -> tuple[dict[str, str], dict[str, set[str]]]:
+    """Return every action the code records (with a place) and each area's detail keys."""
+    source = _Source()
+    actions: dict[str, str] = {}
+    keys: dict[str, set[str]] = {}
+    for path, call in source.calls("record"):
+        if getattr(call.func, "value", None) is None or \
+                getattr(call.func.value, "id", None) != "audit":
+            continue
+        where = f"{path.relative_to(PORTAL.parent)}:{call.lineno}"
+        action = call.args[2] if len(call.args) > 2 else next(
+            k.value for k in call.keywords if k.arg == "action")
+        found = source.values(action, where)
+        for name in found:
+            actions.setdefault(name, where)
+        details = next((k.value for k in call.keywords if k.arg == "details"), None)
+        for area in {name.split(".")[0] for name in found}:
+            keys.setdefault(area, set()).update(_keys(source, details))
+    return actions, keys
+
+
+def _keys(source: _Source, expr: ast.AST | None) -> set[str]:
+    """The keys of a details expression: a dict, ``audit.diff(before, after)``, a name."""
+    if isinstance(expr, ast.Dict):
+        found = {k.value for k in expr.keys if isinstance(k, ast.Constant)}
+        for key, value in zip(expr.keys, expr.values, strict=True):
+            if key is None:  # {**audit.diff(...), ...}
+                found |= _keys(source, value)
+        return found
+    if isinstance(expr, ast.Call) and getattr(expr.func, "attr", None) == "diff":
+        return _keys(source, expr.args[1])
+    if isinstance(expr, ast.Name):
+        function = source.function_of(expr)
+        assigned = [node.value for node in ast.walk(function) if isinstance(node, ast.Assign)
+                    and any(getattr(t, "id", None) == expr.id for t in node.targets)]
+        return set().union(*(_keys(source, value) for value in assigned))
+    return set()
+
+
+def test_every_recorded_action_has_words():
+    actions, _keys_by_area = _recorded()
+    assert {"auth.login", "auth.login_failed", "auth.password_failed", "document.open",
+            "document.download", "document.view", "ledger.payment", "review.approve",
+            "write_off.reject", "client.view_denied"} <= set(actions)
+    missing = {action: where for action, where in actions.items()
+               if action not in labels.AUDIT_ACTION_LABELS}
+    assert missing == {}, "add these to AUDIT_ACTION_LABELS in portal/labels.py"
+
+
+def test_every_recorded_detail_and_client_field_has_words():
+    _actions, keys = _recorded()
+    keys.setdefault("client", set()).update(f.name for f in fields(ClientData))
+    keys.setdefault("user", set()).update(("full_name", "email", "role", "active", "language"))
+    assert {"income_minor", "coordinator_id", "restricted"} <= keys["client"]
+    assert {"amount", "currency", "booked_on"} <= keys["ledger"]
+    missing = {f"{area}.{key}" for area, found in keys.items() for key in found
+               if f"{area}.{key}" not in labels.AUDIT_FIELD_LABELS
+               and key not in labels.AUDIT_FIELD_LABELS}
+    assert missing == set(), "add these to AUDIT_FIELD_LABELS in portal/labels.py"
+
+
+def test_audit_words_are_translated_to_hungarian(app):
+    tables = [labels.AUDIT_ACTION_LABELS, labels.AUDIT_FIELD_LABELS]
+    with app.test_request_context(), force_locale("hu"):
+        same = [str(label) for table in tables for label in table.values()
+                if str(label) == label._args[0]]
+    assert same == []

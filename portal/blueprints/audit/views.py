@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from flask import current_app, request
+from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
 from portal.blueprints import page_arg
-from portal.blueprints.audit import bp
+from portal.blueprints.audit import bp, present
 from portal.blueprints.audit.forms import AuditFilterForm
 from portal.db import get_db
 from portal.domain.permissions import Perm
@@ -22,8 +23,9 @@ def index():
     """List audit events, newest first, filtered by user, action, object and dates."""
     db = get_db()
     form = AuditFilterForm(request.args)
-    form.action.choices = [SelectChoice("", "—")] + [
-        SelectChoice(a, a) for a in audit_service.actions(db)
+    form.action.choices = [SelectChoice("", _("All actions"))] + [
+        SelectChoice(action, label)
+        for action, label in present.action_choices(audit_service.actions(db))
     ]
     form.validate()
     page = audit_service.search_events(
@@ -37,4 +39,5 @@ def index():
         page=page_arg(),
         per_page=current_app.config["PAGE_SIZE"] * 2,
     )
-    return render("audit/index.html", "audit/_table.html", form=form, page=page)
+    rows = present.rows(page.items, audit_service.context(db, page.items))
+    return render("audit/index.html", "audit/_table.html", form=form, page=page, rows=rows)
