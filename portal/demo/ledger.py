@@ -17,7 +17,7 @@ from portal.domain.ledger import EntryKind
 from portal.domain.money import Money
 from portal.domain.policy import add_months
 from portal.models.clients import Client
-from portal.models.ledger import Account
+from portal.models.ledger import Account, AccountStatus, LedgerEntry
 from portal.models.users import User
 from portal.services import ledger
 from portal.services.base import Actor
@@ -31,9 +31,10 @@ def _actor(db: Session, username: str) -> Actor:
 def seed_ledger(db: Session, *, today: date, rng_seed: int = 2026) -> int:
     """Open demo accounts with a year of instalments and payments; return how many accounts.
 
-    Does nothing when any account exists already.
+    Does nothing when any ledger entry exists already. A client whose demo credit review was
+    approved has its account already (the approval opened it): its history goes there.
     """
-    if db.scalar(select(Account.id).limit(1)) is not None:
+    if db.scalar(select(LedgerEntry.id).limit(1)) is not None:
         return 0
     rng = random.Random(rng_seed)
     coordinator, manager = _actor(db, "coordinator"), _actor(db, "manager")
@@ -51,8 +52,14 @@ def seed_ledger(db: Session, *, today: date, rng_seed: int = 2026) -> int:
         months = rng.randint(4, 12)
         # Accounts opened on any day of the month, so due dates spread over the buckets.
         start = date.fromordinal(add_months(today, -months).toordinal() - rng.randint(0, 27))
-        account = ledger.open_account(db, coordinator, client.id, currency="HUF",
-                                      limit_minor=limit, opened_on=start)
+        account = db.scalar(select(Account).where(
+            Account.client_id == client.id, Account.currency == "HUF",
+            Account.status == AccountStatus.OPEN).limit(1))
+        if account is None:
+            account = ledger.open_account(db, coordinator, client.id, currency="HUF",
+                                          limit_minor=limit, opened_on=start)
+        else:  # opened by the approval: its history starts earlier in the demo
+            account.opened_on = min(account.opened_on, start)
         instalment = max(10_000, (limit // 24) // 1000 * 1000)
         for month in range(months + 1):
             booked = add_months(start, month)

@@ -89,6 +89,28 @@ def open_account(db: Session, actor: Actor, client_id: int, *, currency: str,
     return account
 
 
+def open_for_approval(db: Session, actor: Actor, client_id: int, approved: Money, *,
+                      review_id: int, opened_on: date) -> Account:
+    """Give an approved credit review its account: open one in the approved currency with the
+    approved limit, or, when the client has an open account in that currency, set its limit to
+    the approved one (the review that did it is remembered either way)."""
+    account = db.scalar(select(Account).where(
+        Account.client_id == client_id, Account.currency == approved.currency,
+        Account.status == AccountStatus.OPEN).order_by(Account.opened_on, Account.id).limit(1))
+    if account is None:
+        return open_account(db, actor, client_id, currency=approved.currency,
+                            limit_minor=approved.minor, opened_on=opened_on,
+                            review_id=review_id)
+    if (account.limit_minor, account.review_id) != (approved.minor, review_id):
+        before = {"limit": account.limit_minor, "review": account.review_id}
+        account.limit_minor, account.review_id = approved.minor, review_id
+        audit.record(db, actor, "account.limit", object_type="account", object_id=account.id,
+                     object_label=account.number,
+                     details=audit.diff(before, {"limit": approved.minor, "review": review_id}))
+        db.flush()
+    return account
+
+
 def account_number(account_id: int) -> str:
     """Return an account's number: ``HK-`` and eight digits whose last is a check digit
     (weights 3, 7, 1 repeating, as Hungarian bank account numbers use), so a mistyped

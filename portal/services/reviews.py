@@ -50,7 +50,7 @@ from portal.models.credit import (
     ReviewKind,
 )
 from portal.models.documents import Document
-from portal.services import audit, authz
+from portal.services import audit, authz, ledger
 from portal.services.base import Actor, Conflict, Forbidden, NotFound, Page, ServiceError, paginate
 from portal.services.clients import get_client, visibility
 
@@ -716,7 +716,8 @@ def decide(db: Session, actor: Actor, review_id: int, data: DecisionData, *, as_
 
 def _apply_approval(db: Session, actor: Actor, review: CreditReview, approved: Money,
                     grade: RiskGrade, policy: rules.Policy, as_of: date) -> None:
-    """Set the client's limit, risk grade and next review; tick "credit review done"."""
+    """Set the client's limit, risk grade and next review; tick "credit review done"; open the
+    client's account with the approved limit (or set the open one's limit to it)."""
     client = review.client
     before = {"credit_limit": client.credit_limit_minor, "credit_currency": client.credit_currency,
               "risk_grade": client.risk_grade, "next_review_due": client.next_review_due}
@@ -736,6 +737,8 @@ def _apply_approval(db: Session, actor: Actor, review: CreditReview, approved: M
                      details={"step": Step.CREDIT_REVIEW_DONE.value, "review": review.id})
     audit.record(db, actor, "client.credit_limit", object_type="client", object_id=client.id,
                  object_label=client.number, details=audit.diff(before, after))
+    ledger.open_for_approval(db, actor, client.id, approved, review_id=review.id,
+                             opened_on=as_of)
 
 
 def latest_decision(review: CreditReview) -> CreditDecision | None:

@@ -13,6 +13,7 @@ from portal.domain.onboarding import Step
 from portal.domain.permissions import Role
 from portal.domain.policy import Action, Item, ItemState, RiskGrade, Status
 from portal.models import (
+    Account,
     AuditEvent,
     Channel,
     ContactOutcome,
@@ -129,6 +130,28 @@ def test_an_approval_sets_the_limit_grade_next_review_and_ticks_onboarding(app, 
     actions = set(db.scalars(select(AuditEvent.action).where(AuditEvent.object_id.in_(
         [review_id, client.id]))))
     assert {"review.approve", "client.credit_limit", "onboarding.tick"} <= actions
+
+
+def test_an_approval_opens_the_account_or_sets_the_open_ones_limit(app, db, run, people):
+    client = make_client(db, "Számlanyitó Sára")
+    first = prepared(app, db, run, people, client)
+    decide(run, db, people["other"], first, Action.APPROVE, "t-open",
+           approved_minor=2_000_000, risk_grade=RiskGrade.LOW)
+    db.expire_all()
+    (account,) = db.scalars(select(Account).where(Account.client_id == client.id)).all()
+    assert (account.currency, account.limit_minor, account.review_id, account.opened_on) == (
+        "HUF", 2_000_000, first, TODAY)
+    assert db.scalar(select(OnboardingStep).where(
+        OnboardingStep.client_id == client.id,
+        OnboardingStep.step == Step.ACCOUNT_OPENED)) is not None
+    renewal = prepared(app, db, run, people, db.get(Client, client.id), requested=1_500_000)
+    decide(run, db, people["other"], renewal, Action.APPROVE, "t-renew",
+           risk_grade=RiskGrade.LOW)
+    db.expire_all()
+    (account,) = db.scalars(select(Account).where(Account.client_id == client.id)).all()
+    assert (account.limit_minor, account.review_id) == (1_500_000, renewal)
+    assert db.scalar(select(AuditEvent.details).where(AuditEvent.action == "account.limit")) \
+        is not None
 
 
 def test_nobody_decides_a_review_they_prepared_or_beyond_their_authority(app, db, run,
