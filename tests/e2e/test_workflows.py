@@ -316,6 +316,7 @@ def test_language_switch_persists_across_logins(
     expect(created).to_have_text(HU_DATE)
     shot(page, "1-hungarian")
 
+    page.locator("header .nav-user summary").click()  # the user's menu holds the switch
     with page.expect_navigation():
         switch.click()
     expect(html).to_have_attribute("lang", "en")
@@ -329,6 +330,7 @@ def test_language_switch_persists_across_logins(
     assert not HU_DATE.search(page.locator("main").inner_text())
     shot(page, "2-english")
 
+    page.locator("header .nav-user summary").click()
     with page.expect_navigation():
         page.locator("header form[action$='/logout'] button").click()
     assert urlsplit(page.url).path == "/login"
