@@ -72,9 +72,11 @@ ANSWERS: dict[tuple[str, str], set[int]] = {
     ("clients.tick", "POST"): {302, 200},  # the checklist fragment for htmx
     ("documents.upload", "POST"): {422},  # no file
     ("documents.add_version", "POST"): {302},  # no file: flashed, back to the document
+    ("documents.edit", "POST"): {422},  # no title
     ("documents.delete", "POST"): {302},
     ("documents.restore", "POST"): {302},
     ("documents.empty_trash", "POST"): {302},
+    ("admin.backups", "GET"): {200},  # no backup folder set: the page says so
     ("admin.create_user", "POST"): {422},
     ("admin.edit_user", "POST"): {302},  # the fields it leaves out keep the user's values
     ("admin.reset_password", "POST"): {422},
