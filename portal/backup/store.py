@@ -80,13 +80,9 @@ def write_private(path: Path, data: bytes) -> None:
         raise
 
 
-def copy_verified(source: Path, target: Path, sha256: str, tmp_dir: Path, *,
-                  sync: bool = True, made: set[Path] | None = None) -> bool:
+def copy_verified(source: Path, target: Path, sha256: str, tmp_dir: Path) -> bool:
     """Copy ``source`` to ``target`` (0600) through ``tmp_dir``, hashing as it goes; return
-    False (and keep nothing) when the content does not have the expected digest. Without
-    ``sync`` the caller flushes everything to disk once (``os.sync``) when done; ``made``
-    remembers the folders known to exist (a copy of thousands of files saves a system call
-    each)."""
+    False (and keep nothing) when the content does not have the expected digest."""
     digest = hashlib.sha256()
     tmp = tmp_dir / f"copy-{os.getpid()}-{secrets.token_hex(8)}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -96,15 +92,11 @@ def copy_verified(source: Path, target: Path, sha256: str, tmp_dir: Path, *,
                 digest.update(chunk)
                 out.write(chunk)
             out.flush()
-            if sync:
-                os.fsync(out.fileno())
+            os.fsync(out.fileno())
         if digest.hexdigest() != sha256:
             tmp.unlink()
             return False
-        if made is None or target.parent not in made:
-            target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            if made is not None:
-                made.add(target.parent)
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -213,9 +205,7 @@ class BackupFolder:
         return partial
 
     def finish(self, partial: Path, name: str, manifest: dict[str, Any]) -> Path:
-        """Flush what was copied to disk, write the manifest last, then give the snapshot
-        its final name in one rename."""
-        os.sync()  # once for every file copied: a manifest never lists a file still in cache
+        """Write the manifest last, then give the snapshot its final name in one rename."""
         write_private(partial / MANIFEST, dump_manifest(manifest))
         final = self.snapshots / name
         os.rename(partial, final)

@@ -21,7 +21,7 @@ from portal.filing.sniff import claimed_type, is_markup, sniff
 from portal.models.clients import Client
 from portal.models.documents import DocType, Document, DocumentVersion, IndexTask, TextStatus
 from portal.services import audit, authz, files
-from portal.services.base import Actor, NotFound, ServiceError
+from portal.services.base import Actor, Conflict, NotFound, ServiceError
 from portal.services.clients import get_client
 from portal.storage import Staged, Storage, TooLarge
 
@@ -89,6 +89,21 @@ def normalise_tags(raw: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
         if tag:
             seen.setdefault(tag, None)
     return tuple(seen)[:20]
+
+
+def title_from_name(name: str) -> str:
+    """Return a title made of a file name: no extension, words instead of ``-`` and ``_``,
+    a capital first letter when the name had none (``hitel-szerzodes_2026.pdf`` →
+    "Hitel szerzodes 2026"); a hyphen between digits (a date) is kept."""
+    stem = name.rsplit(".", 1)[0] if "." in name.strip(".") else name
+    words = re.sub(r"(?<!\d)-|-(?!\d)|[_.+]", " ", stem)
+    words = re.sub(r"\s+", " ", words).strip(" -")
+    if not words:
+        return name
+    if words.isupper() and len(words) > 3:  # SHOUTED_NAME: sentence case
+        words = words.lower()
+    first = words.split(" ", 1)[0]
+    return words[0].upper() + words[1:] if first.islower() else words  # iPhone stays
 
 
 def read_upload(storage: Storage, stream: BinaryIO, original_name: str | None, *,
@@ -184,7 +199,7 @@ def file_incoming(db: Session, actor: Actor, storage: Storage, client_id: int,
     if duplicate is not None:
         raise Refused("duplicate", existing=duplicate)
     name = incoming.name
-    title = (meta.title or "").strip() or name.rsplit(".", 1)[0] or name
+    title = (meta.title or "").strip() or title_from_name(name)
     document = Document(
         client_id=client.id, doc_type=meta.doc_type, title=title[:300],
         tags="|" + "|".join(meta.tags) + "|" if meta.tags else "", doc_date=meta.doc_date,
@@ -237,6 +252,64 @@ def add_version(
     return version
 
 
+@dataclass(frozen=True)
+class Details:
+    """What a user may correct of a filed document."""
+
+    doc_type: DocType
+    title: str
+    tags: tuple[str, ...] = ()
+    doc_date: date | None = None
+
+
+def details_of(document: Document) -> Details:
+    """Return a document's correctable details."""
+    return Details(document.doc_type, document.title, tuple(document.tag_list),
+                   document.doc_date)
+
+
+def editable_document(db: Session, actor: Actor, document_id: int) -> Document:
+    """Return a live document whose details the actor may correct (as for filing)."""
+    document = get_document(db, actor, document_id, audit_action=None)
+    authz.require(actor, Perm.DOCUMENTS_FILE, client=document.client)
+    return document
+
+
+def update_details(db: Session, actor: Actor, document_id: int, new: Details, *,
+                   expected: Details) -> Document:
+    """Correct a document's type, title, tags and date; audited, and queued for the index.
+
+    Refused with Conflict when the details are no longer ``expected`` (what the form showed):
+    someone corrected them meanwhile. The document's row is locked first, so two corrections
+    take turns and the second one sees the first.
+    """
+    document = editable_document(db, actor, document_id)
+    db.execute(update(Document).where(Document.id == document.id)
+               .values(title=Document.title)  # changes nothing; takes the row's lock
+               .execution_options(synchronize_session=False))
+    db.refresh(document)
+    before = details_of(document)
+    if before != expected:
+        raise Conflict("document details changed by someone else")
+    if new == before:
+        return document
+    title = new.title.strip()[:300]
+    document.doc_type = new.doc_type
+    document.title = title
+    document.tags = "|" + "|".join(new.tags) + "|" if new.tags else ""
+    document.doc_date = new.doc_date
+    db.add(IndexTask(document_id=document.id, action="index"))
+    changes = audit.diff(
+        {"doc_type": before.doc_type, "title": before.title, "tags": ", ".join(before.tags),
+         "doc_date": before.doc_date},
+        {"doc_type": new.doc_type, "title": title, "tags": ", ".join(new.tags),
+         "doc_date": new.doc_date})
+    audit.record(db, actor, "document.update", object_type="document", object_id=document.id,
+                 object_label=f"{document.client.number} {title}"[:200], details=changes)
+    db.flush()
+    return document
+
+
 def get_document(db: Session, actor: Actor, document_id: int, *,
                  audit_action: str | None = "document.view", trashed: bool = False) -> Document:
     """Return a document the actor may see (through its client); a read is audited."""
@@ -251,6 +324,14 @@ def get_document(db: Session, actor: Actor, document_id: int, *,
         audit.record(db, actor, audit_action, object_type="document", object_id=document.id,
                      object_label=document.title[:200])
     return document
+
+
+def viewable_document(db: Session, actor: Actor, document_id: int, *,
+                      audit_action: str | None = "document.view") -> Document:
+    """Return a document the actor may look at: a live one, or one in the trash for those
+    who may restore it."""
+    return get_document(db, actor, document_id, audit_action=audit_action,
+                        trashed=actor.can(Perm.DOCUMENTS_TRASH))
 
 
 def get_version(document: Document, number: int | None) -> DocumentVersion:

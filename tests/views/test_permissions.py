@@ -76,7 +76,6 @@ ANSWERS: dict[tuple[str, str], set[int]] = {
     ("documents.delete", "POST"): {302},
     ("documents.restore", "POST"): {302},
     ("documents.empty_trash", "POST"): {302},
-    ("admin.backups", "GET"): {200},  # no backup folder set: the page says so
     ("admin.create_user", "POST"): {422},
     ("admin.edit_user", "POST"): {302},  # the fields it leaves out keep the user's values
     ("admin.reset_password", "POST"): {422},

@@ -7,6 +7,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 from portal.domain.identifiers import InvalidIdentifier, normalise_tax_id
 from portal.domain.money import SUPPORTED_CURRENCIES, MoneyError, parse_amount
 from portal.labels import KIND_LABELS, STATUS_LABELS
+from portal.stale import TracksOriginal
 
 #: What a masked identifier begins with (``portal.domain.identifiers.mask``).
 MASK_CHAR = "•"
@@ -43,7 +44,7 @@ def _income(form, field) -> None:
             raise ValidationError(_l("Income cannot be negative."))
 
 
-class ClientForm(FlaskForm):
+class ClientForm(TracksOriginal, FlaskForm):
     kind = SelectField(
         _l("Kind"), choices=[SelectChoice(k.value, label) for k, label in KIND_LABELS.items()]
     )

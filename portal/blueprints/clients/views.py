@@ -28,6 +28,7 @@ from portal.services import clients as clients_service
 from portal.services import users as users_service
 from portal.services.base import Conflict
 from portal.services.clients import KEEP, OPEN_STATUSES, ClientData, ClientFilter
+from portal.stale import mark_changes, remember
 
 E = TypeVar("E", bound=Enum)
 
@@ -154,12 +155,7 @@ def edit(client_id: int):
     if request.method == "POST" and not current_user.can(Perm.TAX_ID_UNMASKED):
         form.stale = bounded_int(form.version.data, -1) != client.version
     if request.method == "GET":
-        form.coordinator_id.data = str(client.coordinator_id or "")
-        form.version.data = str(client.version)
-        if client.income_minor is not None:
-            form.income.data = str(Money(client.income_minor, client.income_currency).as_decimal())
-        if form.masked_tax_id:
-            form.tax_id.data = form.masked_tax_id
+        _fill(form, client)
     if form.validate_on_submit():
         try:
             clients_service.update_client(db, actor(), client.id, _data(form),
@@ -171,12 +167,30 @@ def edit(client_id: int):
             if form.keeps_tax_id():  # still "keep": the current record's, masked
                 form.tax_id.data = _masked_tax_id(current) or ""
             form.masked_tax_id, form.stale = _masked_tax_id(current), False
+            now = ClientForm(formdata=None, obj=current)
+            _form_choices(now)
+            now.masked_tax_id = form.masked_tax_id
+            _fill(now, current)
+            changes = mark_changes(form, now)
             return render("clients/form.html", status=409, form=form, client=current,
-                          conflict=True)
+                          conflict=True, changes=changes)
         flash(_("Changes saved."), "success")
         return redirect(url_for("clients.show", client_id=client.id))
     status = 422 if form.errors else 200
     return render("clients/form.html", status=status, form=form, client=client)
+
+
+def _fill(form: ClientForm, client: Client) -> None:
+    """Fill the edit form's fields that are not plain attributes of ``client``, as opened."""
+    form.coordinator_id.data = str(client.coordinator_id or "")
+    form.version.data = str(client.version)
+    if client.income_minor is not None:
+        form.income.data = str(Money(client.income_minor, client.income_currency).as_decimal())
+    if form.masked_tax_id:
+        form.tax_id.data = form.masked_tax_id
+    if not current_user.can(Perm.CLIENTS_ASSIGN):  # fields this user is not shown
+        form.untracked = frozenset({"coordinator_id", "restricted"})
+    remember(form)
 
 
 @bp.post("/<int:client_id>/steps/<step>")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import date
 
 from flask import current_app, flash, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 
 from portal.blueprints import actor, page_arg
 from portal.blueprints.documents import bp
-from portal.blueprints.documents.forms import SearchForm, UploadForm
+from portal.blueprints.documents.forms import DetailsForm, SearchForm, UploadForm
 from portal.db import get_db
 from portal.domain.permissions import Perm
 from portal.jobs import apply_index_queue, repair_index
@@ -22,7 +23,9 @@ from portal.security import requires
 from portal.services import clients as clients_service
 from portal.services import documents as documents_service
 from portal.services import search as search_service
-from portal.services.documents import FileMeta, Refused
+from portal.services.base import Conflict
+from portal.services.documents import Details, FileMeta, Refused
+from portal.stale import mark_changes, opened_with, remember
 from portal.storage import StorageUnavailable
 
 log = logging.getLogger(__name__)
@@ -170,16 +173,66 @@ def search():
 @bp.get("/documents/<int:document_id>")
 @requires(Perm.DOCUMENTS_VIEW)
 def show(document_id: int):
-    """Show a document's details, versions and extracted text."""
-    document = documents_service.get_document(get_db(), actor(), document_id)
+    """Show a document's details, versions and extracted text (read-only from the trash)."""
+    document = documents_service.viewable_document(get_db(), actor(), document_id)
     return render("documents/show.html", document=document, types=TYPE_LABELS,
                   form=UploadForm())
 
 
+def _details_form(document: Document) -> DetailsForm:
+    """Return the details form filled from ``document`` as it is, remembering what it shows."""
+    form = DetailsForm(formdata=None)
+    form.doc_type.data = document.doc_type.value
+    form.title.data = document.title
+    form.tags.data = ", ".join(document.tag_list)
+    form.doc_date.data = document.doc_date
+    remember(form)
+    return form
+
+
+def _details(values: dict) -> Details | None:
+    """Return the details a form's values stand for (None: not details at all)."""
+    try:
+        doc_date = values.get("doc_date") or None
+        return Details(DocType(values["doc_type"]), (values["title"] or "").strip(),
+                       documents_service.normalise_tags(values.get("tags") or ""),
+                       date.fromisoformat(doc_date) if doc_date else None)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+@bp.route("/documents/<int:document_id>/edit", methods=["GET", "POST"])
+@requires(Perm.DOCUMENTS_FILE)
+def edit(document_id: int):
+    """Correct a filed document's type, title, tags and date, unless someone else did first."""
+    db = get_db()
+    document = documents_service.editable_document(db, actor(), document_id)
+    if request.method == "GET":
+        return render("documents/edit.html", document=document, form=_details_form(document))
+    form = DetailsForm()
+    if not form.validate():
+        return render("documents/edit.html", status=422, document=document, form=form)
+    new = Details(DocType(form.doc_type.data), form.title.data.strip(),
+                  documents_service.normalise_tags(form.tags.data or ""), form.doc_date.data)
+    try:
+        expected = _details(opened_with(form) or {})
+        if expected is None:  # a form that does not say what it showed: treat it as stale
+            raise Conflict("no original values")
+        documents_service.update_details(db, actor(), document.id, new, expected=expected)
+    except Conflict:
+        db.rollback()
+        current = documents_service.editable_document(db, actor(), document_id)
+        changes = mark_changes(form, _details_form(current))
+        return render("documents/edit.html", status=409, document=current, form=form,
+                      conflict=True, changes=changes)
+    flash(_("Details saved."), "success")
+    return _apply_index_work_after(redirect(url_for("documents.show", document_id=document.id)))
+
+
 def _send(document_id: int, *, as_attachment: bool):
     action = "document.download" if as_attachment else "document.open"
-    document = documents_service.get_document(get_db(), actor(), document_id,
-                                              audit_action=action)
+    document = documents_service.viewable_document(get_db(), actor(), document_id,
+                                                   audit_action=action)
     version = documents_service.get_version(document, request.args.get("version", type=int))
     response = send_file(
         _storage().path_for(version.sha256), mimetype=version.mime,
@@ -250,7 +303,9 @@ def restore(document_id: int):
     """Bring a document back from the trash."""
     document = documents_service.restore(get_db(), actor(), document_id)
     flash(_("“%(title)s” restored.", title=document.title), "success")
-    return _apply_index_work_after(redirect(url_for("documents.trash")))
+    back = url_for("documents.show", document_id=document.id) \
+        if request.form.get("back") == "document" else url_for("documents.trash")
+    return _apply_index_work_after(redirect(back))
 
 
 @bp.post("/documents/trash/empty")
