@@ -111,6 +111,41 @@ def open_for_approval(db: Session, actor: Actor, client_id: int, approved: Money
     return account
 
 
+def close_account(db: Session, actor: Actor, account_id: int, *, as_of: date) -> Account:
+    """Close an account whose balance is zero and which has no write-off waiting for a
+    decision; nothing more can be booked on it until it is reopened."""
+    account = get_account(db, actor, account_id)
+    authz.require(actor, Perm.LEDGER_RECORD, client=account.client)
+    if account.status is AccountStatus.CLOSED:
+        raise Refused("closed_already")
+    _lock_account(db, account.id)
+    if books.balance([as_entry(r) for r in _entries(db, account.id)], account.currency).minor:
+        raise Refused("balance_not_zero")
+    if db.scalar(select(WriteOff.id).where(WriteOff.account_id == account.id,
+                                           WriteOff.status == WriteOffStatus.PROPOSED)):
+        raise Refused("write_off_pending")
+    account.status, account.closed_on = AccountStatus.CLOSED, as_of
+    audit.record(db, actor, "account.close", object_type="account", object_id=account.id,
+                 object_label=account.number, details={"closed_on": as_of.isoformat()})
+    db.flush()
+    return account
+
+
+def reopen_account(db: Session, actor: Actor, account_id: int) -> Account:
+    """Open a closed account again (money came in for it, say)."""
+    account = get_account(db, actor, account_id)
+    authz.require(actor, Perm.LEDGER_RECORD, client=account.client)
+    if account.status is AccountStatus.OPEN:
+        raise Refused("open_already")
+    before = account.closed_on
+    account.status, account.closed_on = AccountStatus.OPEN, None
+    audit.record(db, actor, "account.reopen", object_type="account", object_id=account.id,
+                 object_label=account.number,
+                 details={"closed_on": before.isoformat() if before else None})
+    db.flush()
+    return account
+
+
 def account_number(account_id: int) -> str:
     """Return an account's number: ``HK-`` and eight digits whose last is a check digit
     (weights 3, 7, 1 repeating, as Hungarian bank account numbers use), so a mistyped

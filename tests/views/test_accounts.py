@@ -270,3 +270,35 @@ def test_a_key_used_on_another_account_is_a_conflict_and_a_reject_needs_a_note(a
     assert reject.status_code == 422 and "Give a reason." in reject.get_data(as_text=True)
     db.expire_all()
     assert db.get(WriteOff, proposal.id).status is WriteOffStatus.PROPOSED
+
+
+def test_an_account_closes_only_at_zero_and_reopens(app, db, staff, as_role):
+    account, day = _account(app, db, staff)
+    coordinator = as_role(Role.COORDINATOR)
+    owing = coordinator.get(f"/accounts/{account.id}").get_data(as_text=True)
+    assert 'data-action="close-account"' not in owing and 'data-hint="close"' in owing
+    refused = post(coordinator, f"/accounts/{account.id}/close", {}, htmx=True)
+    assert refused.status_code == 422
+    assert "nothing owed" in refused.get_data(as_text=True)
+    ledger.record_entry(db, Actor(staff.coordinator), account.id, EntryData(
+        EntryKind.PAYMENT, Money(100_000, "HUF"), day, method="transfer"), as_of=day)
+    db.commit()
+    page = coordinator.get(f"/accounts/{account.id}").get_data(as_text=True)
+    assert 'data-action="close-account"' in page
+    assert post(coordinator, f"/accounts/{account.id}/close", {}).status_code == 302
+    db.expire_all()
+    closed = db.get(Account, account.id)
+    assert (closed.status.value, closed.closed_on) == ("closed", day)
+    page = coordinator.get(f"/accounts/{account.id}").get_data(as_text=True)
+    assert 'data-action="reopen-account"' in page and 'data-form="payment"' not in page
+    booked = post(coordinator, f"/accounts/{account.id}/payments",
+                  {"payment-amount": "1", "payment-booked_on": day.isoformat(),
+                   "payment-method": "cash", "payment-key": "k-closed"})
+    assert booked.status_code == 422 and _count(db) == 2  # nothing booked on a closed account
+    assert post(as_role(Role.CLERK), f"/accounts/{account.id}/reopen", {}).status_code == 403
+    assert post(coordinator, f"/accounts/{account.id}/reopen", {}).status_code == 302
+    db.expire_all()
+    assert db.get(Account, account.id).status.value == "open"
+    actions = list(db.scalars(select(AuditEvent.action).where(
+        AuditEvent.action.in_(["account.close", "account.reopen"])).order_by(AuditEvent.id)))
+    assert actions == ["account.close", "account.reopen"]

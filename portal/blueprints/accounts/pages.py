@@ -60,6 +60,11 @@ def refusal_text(reason: str) -> str:
         "kind": _("This kind of entry cannot be recorded by hand."),
         "method": _("Choose how the payment came."),
         "limit_negative": _("The limit cannot be negative."),
+        "balance_not_zero": _("Only an account with nothing owed and nothing paid in advance "
+                              "can be closed."),
+        "write_off_pending": _("A write-off proposal waits for a decision: decide it first."),
+        "closed_already": _("The account is closed already."),
+        "open_already": _("The account is open already."),
     }
     return messages.get(reason, _("This change is not possible."))
 
@@ -129,4 +134,5 @@ def render_account(account_id: int, status: int = 200, **forms):
                   entries_by_id={e.id: e for e in st.entries}, proposals=proposals,
                   may_record=may_record, may_decide=may_decide, Proposed=WriteOffStatus.PROPOSED,
                   user_name=user_name, ReverseForm=ReverseForm,
-                  DecideForm=DecideWriteOffForm, message=forms.get("message"), **ctx)
+                  DecideForm=DecideWriteOffForm, message=forms.get("message"),
+                  message_error=forms.get("message_error"), **ctx)
