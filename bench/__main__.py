@@ -2,9 +2,10 @@
 
 Run with ``make bench`` (every benchmark), ``python -m bench clients --clients 20000 50000``,
 ``python -m bench documents`` (see ``bench/documents.py``), ``python -m bench reviews`` (see
-``bench/reviews.py``), ``python -m bench ledger`` (see ``bench/ledger.py``) or ``python -m bench
-clientlist`` (the list under load beside a bare Flask page, see ``bench/clientlist.py``). Each
-size gets a fresh SQLite database (WAL, as in production on one machine); set
+``bench/reviews.py``), ``python -m bench ledger`` (see ``bench/ledger.py``), ``python -m bench
+clientlist`` (the list under load beside a bare Flask page, see ``bench/clientlist.py``) or
+``python -m bench backup`` (see ``bench/backup.py``). Each size gets a fresh SQLite database
+(WAL, as in production on one machine); set
 ``PORTAL_BENCH_DATABASE_URL`` to a PostgreSQL URL to measure there instead (its tables are
 dropped and recreated).
 Requests go through the whole Flask stack (login session, permission check, template) with
@@ -143,13 +144,13 @@ def run(clients: int, repeat: int) -> None:
         engine.dispose()
 
 
-COMMANDS = ("clients", "documents", "reviews", "ledger", "clientlist", "all")
+COMMANDS = ("clients", "documents", "reviews", "ledger", "clientlist", "backup", "all")
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``clients``, ``documents``, ``reviews``, ``ledger``, ``clientlist`` or (no command, as
-    ``make bench`` runs it) all."""
-    from bench import clientlist, documents, ledger, reviews
+    """``clients``, ``documents``, ``reviews``, ``ledger``, ``clientlist``, ``backup`` or (no
+    command, as ``make bench`` runs it) all."""
+    from bench import backup, clientlist, documents, ledger, reviews
 
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] not in COMMANDS and argv[0] not in ("-h", "--help"):
@@ -161,6 +162,7 @@ def main(argv: list[str] | None = None) -> None:
     credit = commands.add_parser("reviews", help="review queue and review page times")
     books = commands.add_parser("ledger", help="account page, balance sort, reports, bank import")
     load = commands.add_parser("clientlist", help="client list under load beside bare Flask")
+    safe = commands.add_parser("backup", help="backup, incremental backup, verify, restore")
     both = commands.add_parser("all", help="every benchmark (the default)")
     for sub in (clients, both):
         sub.add_argument("--clients", type=int, nargs="+", default=[20_000, 50_000])
@@ -172,6 +174,8 @@ def main(argv: list[str] | None = None) -> None:
     ledger.add_arguments(books)
     ledger.add_arguments(both, prefixed=True)
     clientlist.add_arguments(load)
+    backup.add_arguments(safe)
+    backup.add_arguments(both, prefixed=True)
     args = parser.parse_args(argv)
     if args.command in ("clients", "all"):
         for size in args.clients:
@@ -186,6 +190,8 @@ def main(argv: list[str] | None = None) -> None:
         clientlist.run(args)
     elif args.command == "all":
         clientlist.run(load.parse_args([]))
+    if args.command in ("backup", "all"):
+        backup.run(args, prefixed=args.command == "all")
 
 
 if __name__ == "__main__":

@@ -55,6 +55,8 @@ class Perm(StrEnum):
     WRITE_OFF_APPROVE = "ledger.write_off_approve"
     #: The financial reports (aging, DSO, CEI, write-offs and recoveries).
     REPORTS_VIEW = "reports.view"
+    #: The backup folder's snapshots: time, size, verification and age (no client data).
+    BACKUPS_VIEW = "backups.view"
 
 
 _CLERK = {
@@ -75,7 +77,8 @@ GRANTS: dict[Role, frozenset[Perm]] = {
     Role.CLERK: frozenset(_CLERK),
     Role.COORDINATOR: frozenset(_COORDINATOR),
     Role.MANAGER: frozenset(_MANAGER),
-    Role.ADMIN: frozenset({Perm.USERS_MANAGE, Perm.POLICY_VIEW, Perm.POLICY_EDIT}),
+    Role.ADMIN: frozenset({Perm.USERS_MANAGE, Perm.POLICY_VIEW, Perm.POLICY_EDIT,
+                           Perm.BACKUPS_VIEW}),
 }
 
 

@@ -51,13 +51,15 @@ def test_admin_holds_no_client_permission(perm: Perm) -> None:
 
 def test_admin_manages_users() -> None:
     assert allows(Role.ADMIN, Perm.USERS_MANAGE)
-    # Users and the credit policy; no client data, no reviews.
-    assert GRANTS[Role.ADMIN] == {Perm.USERS_MANAGE, Perm.POLICY_VIEW, Perm.POLICY_EDIT}
+    # Users, the credit policy and the backups page; no client data, no reviews.
+    assert GRANTS[Role.ADMIN] == {Perm.USERS_MANAGE, Perm.POLICY_VIEW, Perm.POLICY_EDIT,
+                                  Perm.BACKUPS_VIEW}
 
 
 @pytest.mark.parametrize("role", [Role.CLERK, Role.COORDINATOR, Role.MANAGER])
 def test_only_admin_manages_users(role: Role) -> None:
     assert not allows(role, Perm.USERS_MANAGE)
+    assert not allows(role, Perm.BACKUPS_VIEW)
 
 
 @pytest.mark.parametrize(

@@ -144,7 +144,7 @@ def test_user_list_shows_full_names_first_linked_to_the_edit_page(app, db, staff
     table = html[html.index('id="user-table"'):]
     head = re.findall(r'<th scope="col">([^<]+)</th>', table)
     assert head[:3] == ["Full name", "Username", "Role"]
-    row = re.search(r"<tr[^>]*>\s*<td>(.*?)</td>\s*<td[^>]*>(.*?)</td>",
+    row = re.search(r"<tr[^>]*>\s*<td[^>]*>(.*?)</td>\s*<td[^>]*>(.*?)</td>",
                     table[table.index("<tbody>"):], re.S)
     first_user = db.scalar(select(User).order_by(User.full_name))
     assert row.group(1) == (f'<a href="/admin/users/{first_user.id}">'
@@ -426,3 +426,52 @@ def test_audit_words_are_translated_to_hungarian(app):
         same = [str(label) for table in tables for label in table.values()
                 if str(label) == label._args[0]]
     assert same == []
+
+
+def _words(event: AuditEvent, ctx=None) -> tuple[str, str, str, str]:
+    from portal.blueprints.audit import present
+    from portal.services.audit import Context
+
+    row = present.rows([event], ctx or Context())[0]
+    def shown(value: str | None) -> str:
+        return "not set" if value is None else value
+
+    details = " ".join(f"{d.label}: {shown(d.before)} → {shown(d.value)}" if d.changed else
+                       f"{d.label}: {d.value}" for d in row.details).replace("\xa0", " ")
+    return row.who, row.action, row.object, details
+
+
+def test_policy_reviews_and_throttling_read_as_words(app):
+    with app.test_request_context(), force_locale("en"):
+        policy = AuditEvent(user_id=None, actor="system", action="policy.save",
+                            object_type="policy", object_id=3, object_label="v3", details={
+                                "effective_from": "2026-12-01", "max_dti_bp": 4000,
+                                "min_bureau_score": 600, "max_income_multiple_x100": 450,
+                                "required_items": ["bureau", "employment"],
+                                "authority": {"coordinator": {"HUF": 5_000_000, "EUR": None}},
+                                "review_months": {"high": 6, "low": 24}})
+        assert _words(policy) == (
+            "System", "Credit policy saved", "Credit policy, version 3",
+            "In force from: 1 Dec 2026 Largest debt-to-income ratio (%): 40 %"
+            " Lowest credit-bureau score: 600"
+            " Largest limit, as a multiple of monthly income: 4.5×"
+            " Verification required before a decision: Credit-bureau report,"
+            " Employment reference"
+            " Approval authority: Coordinator: HUF 5,000,000, no limit"
+            " Periodic review after (months): High risk: 6; Low risk: 24")
+        update = AuditEvent(user_id=None, actor="system", action="review.update",
+                            object_type="review", object_id=9, object_label="C000009", details={
+                                "kind": ["new_limit", "limit_increase"],
+                                "requested": [100_000_00, 150_000_00],
+                                "currency": ["HUF", "EUR"],
+                                "obligations": [[], [["OTP", "car_loan", 2_000_000, 50_000]]]})
+        assert _words(update)[3] == (
+            "Kind of review: New limit → Limit increase"
+            " Requested limit: HUF 10,000,000 → € 150,000.00 Currency: HUF → EUR"
+            " Obligations: not set → OTP (Car loan): € 20,000.00 owed, € 500.00 a month")
+        throttled = AuditEvent(user_id=None, actor="system", action="auth.login_failed",
+                               object_label="nobody", details={"throttled": True,
+                                                               "retry_after": 42})
+        assert _words(throttled) == ("Unknown user", "Failed login as “nobody”", "",
+                                     "Refused: too many attempts: yes"
+                                     " Next try allowed after: 42 seconds")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, url_for
+from flask import current_app, flash, redirect, url_for
 from flask_babel import gettext as _
 
 from portal.blueprints import actor, page_arg
@@ -99,3 +99,20 @@ def reset_password(user_id: int):
             return redirect(url_for("admin.users"))
     return render("admin/user_form.html", status=422, form=UserForm(obj=user), user=user,
                   reset_form=form)
+
+
+@bp.get("/backups")
+@requires(Perm.BACKUPS_VIEW)
+def backups():
+    """List the backup folder's snapshots with their time, size, verification and age."""
+    from pathlib import Path
+
+    from portal.backup.store import BackupFolder, newest_verified, overdue
+    from portal.db import utcnow
+
+    root = current_app.config.get("BACKUP_DIR") or ""
+    now = utcnow()
+    snapshots = BackupFolder(Path(root)).infos() if root else []
+    return render("admin/backups.html", root=root, snapshots=snapshots, now=now,
+                  overdue=bool(root) and overdue(snapshots, now),
+                  newest_verified=newest_verified(snapshots))

@@ -134,8 +134,16 @@ def _row(event: AuditEvent, ctx: Context) -> Row:
     if failed_login and event.object_label and event.object_label not in ctx.names_by_username:
         action = _("Failed login as “%(name)s”", name=event.object_label)
     area = event.action.split(".", 1)[0]
-    details = [_detail(area, key, value, event, ctx)
-               for key, value in (event.details or {}).items()]
+    given = dict(event.details or {})
+    if event.action.endswith(".create"):  # a new record: its values, not "not set -> value"
+        given = {key: value[1] if _as_change(key, value) and value[0] is None else value
+                 for key, value in given.items()}
+    #: A currency already shown with its amount is not repeated on its own.
+    shown_with = {MONEY_KEYS[key] for key, value in given.items()
+                  if key in MONEY_KEYS and value is not None and not isinstance(value, list)}
+    details = [_detail(area, key, value, event, ctx) for key, value in given.items()
+               if not (key in shown_with and not isinstance(value, list))]
+    details = [d for d in details if d.changed or d.value is not None]  # nothing to say
     return Row(event, who, username, action, _object(event, ctx), details)
 
 
@@ -153,6 +161,8 @@ def _who(event: AuditEvent, ctx: Context) -> tuple[str, str | None]:
 
 
 def _object(event: AuditEvent, ctx: Context) -> str:
+    if event.object_type == "user" and event.object_id == event.user_id:
+        return ""  # their own login, logout, password or language: the "who" says it
     if event.object_type == "user" and event.object_id in ctx.names:
         return ctx.names[event.object_id]
     if event.object_type == "policy" and (event.object_label or "").startswith("v"):
@@ -168,8 +178,6 @@ def _detail(area: str, key: str, value: Any, event: AuditEvent, ctx: Context) ->
     if pair is None:
         return Detail(label, _shown(area, key, value, event, ctx, None))
     old, new = pair
-    if old is None and event.action.endswith(".create"):  # a new record: its values only
-        return Detail(label, _shown(area, key, new, event, ctx, 1))
     return Detail(label, _shown(area, key, new, event, ctx, 1),
                   _shown(area, key, old, event, ctx, 0), changed=True)
 
