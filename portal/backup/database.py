@@ -194,14 +194,20 @@ def _restore_sqlite(engine: Engine, dump: Path) -> None:
     engine.dispose()
 
 
-def _wipe_pg(engine: Engine) -> str:
-    """Drop and recreate the target's schema (the first on its search path): all of it goes."""
+def _target_schema(engine: Engine) -> str:
+    """Return the schema the target's tables go to: the first on its search path."""
     with engine.connect() as conn:
         name = conn.execute(text("SELECT current_schema()")).scalar()
         if name is None:  # the first schema on the search path does not exist yet
             first = conn.execute(text("SHOW search_path")).scalar().split(",")[0]
             name = first.strip().strip('"')
     engine.dispose()
+    return name
+
+
+def _wipe_pg(engine: Engine) -> str:
+    """Drop and recreate the target's schema: everything in it goes."""
+    name = _target_schema(engine)
     with engine.begin() as conn:
         conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
         conn.execute(text(f'CREATE SCHEMA "{name}"'))
@@ -210,12 +216,13 @@ def _wipe_pg(engine: Engine) -> str:
 
 
 def _restore_pg(engine: Engine, dump: Path, schema: str | None) -> None:
-    name = _wipe_pg(engine)
+    name = _target_schema(engine)
     if schema and schema != name:
         raise BackupError(f"the snapshot's tables are in schema {schema!r}, the target's "
                           f"search path starts with {name!r}: restore into a database whose "
                           f"search path is {schema!r}")
     pg_restore = _pg_tool("pg_restore")
+    _wipe_pg(engine)
     env, dbname = libpq_env(engine)
     listing = subprocess.run([pg_restore, "--list", str(dump)], env=env, capture_output=True,
                              text=True, check=False)

@@ -391,3 +391,19 @@ def test_restore_needs_a_snapshot(tmp_path):
     target = _fresh_app(tmp_path, f"sqlite:///{tmp_path / 'r.sqlite3'}", "r")
     empty = target.test_cli_runner().invoke(args=["restore", str(tmp_path / "nothing")])
     assert empty.exit_code == 1 and "no snapshot" in empty.output
+
+
+def test_a_postgresql_snapshot_goes_into_the_schema_it_came_from_only(
+        app, db, staff, tmp_path, backend, pg_database_or_none):
+    if backend != "postgresql":
+        pytest.skip("a PostgreSQL snapshot")
+    make_client(db, "Séma Sándor")
+    assert app.test_cli_runner().invoke(args=["backup", str(tmp_path / "bk")]).exit_code == 0
+    other = _fresh_app(tmp_path, pg_database_or_none("elsewhere"), "elsewhere")
+    refused = other.test_cli_runner().invoke(args=["restore", str(tmp_path / "bk")])
+    assert refused.exit_code == 1 and f"in schema '{PG_SCHEMA}'" in refused.output
+    assert not database.has_data(other.extensions["db_engine"])
+    on_sqlite = _fresh_app(tmp_path, f"sqlite:///{tmp_path / 'r.sqlite3'}", "r")
+    refused = on_sqlite.test_cli_runner().invoke(args=["restore", str(tmp_path / "bk")])
+    assert refused.exit_code == 1
+    assert "a postgresql snapshot cannot be restored into sqlite" in refused.output
