@@ -10,7 +10,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from portal.backup.store import BackupError, BackupFolder
+from portal.backup.store import SNAPSHOT_NAME, BackupError, BackupFolder
 
 
 def _progress():
@@ -31,11 +31,16 @@ def _progress():
     return report
 
 
-def _folder(directory: Path | None) -> Path:
+def _folder(directory: Path | None, snapshot: str | None) -> tuple[Path, str | None]:
+    """Return the backup folder and snapshot asked for; with PORTAL_BACKUP_DIR set, a lone
+    argument that is a snapshot's name (and no folder) names the snapshot."""
     configured = current_app.config.get("BACKUP_DIR")
+    if (configured and directory is not None and snapshot is None and not directory.exists()
+            and SNAPSHOT_NAME.fullmatch(str(directory))):
+        return Path(configured), str(directory)
     if directory is None and not configured:
         raise click.UsageError("give the backup folder, or set PORTAL_BACKUP_DIR")
-    return Path(directory or configured)
+    return Path(directory or configured), snapshot
 
 
 @click.command("backup")
@@ -53,7 +58,7 @@ def backup_command(directory: Path | None, snapshot: str | None, verify: bool,
     exit 1 unless the snapshot is complete (or, with --verify, unless it matches)."""
     from portal.backup.run import take_backup
 
-    root = _folder(directory)
+    root, snapshot = _folder(directory, snapshot)
     folder = BackupFolder(root)
     try:
         if verify:
@@ -105,7 +110,7 @@ def restore_command(directory: Path | None, snapshot: str | None,
     from portal.backup.run import restore_snapshot
     from portal.cli import check_command
 
-    root = _folder(directory)
+    root, snapshot = _folder(directory, snapshot)
     try:
         result = restore_snapshot(
             current_app.extensions["db_engine"], current_app.extensions["storage"],

@@ -33,7 +33,7 @@ MANIFEST = "manifest.json"
 VERIFICATION = "verification.json"
 CHUNK = 1024 * 1024
 _SHA = re.compile(r"[0-9a-f]{64}")
-_NAME = re.compile(r"\d{8}T\d{6}Z(?:-\d+)?")
+SNAPSHOT_NAME = _NAME = re.compile(r"\d{8}T\d{6}Z(?:-\d+)?")
 _PARTIAL = re.compile(r"\.partial-(?P<name>[^-]+(?:-\d+)?)-(?P<pid>\d+)-[0-9a-f]+")
 #: Verification older than this no longer counts as "verified" on the administrator page.
 STALE_AFTER = timedelta(days=1)

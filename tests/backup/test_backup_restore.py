@@ -407,3 +407,20 @@ def test_a_postgresql_snapshot_goes_into_the_schema_it_came_from_only(
     refused = on_sqlite.test_cli_runner().invoke(args=["restore", str(tmp_path / "bk")])
     assert refused.exit_code == 1
     assert "a postgresql snapshot cannot be restored into sqlite" in refused.output
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_the_configured_backup_folder_is_used_when_none_is_given(app, db, staff, tmp_path):
+    make_client(db, "Beállított Béla")
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["backup"]).exit_code == 2  # no folder given, none configured
+    app.config["BACKUP_DIR"] = str(tmp_path / "configured")
+    assert runner.invoke(args=["backup"]).exit_code == 0
+    assert runner.invoke(args=["backup"]).exit_code == 0
+    first = BackupFolder(tmp_path / "configured").names()[0]
+    verified = runner.invoke(args=["backup", "--verify", first])
+    assert verified.exit_code == 0 and f"snapshot {first}:" in verified.output
+    target = _fresh_app(tmp_path, f"sqlite:///{tmp_path / 'r.sqlite3'}", "r")
+    target.config["BACKUP_DIR"] = str(tmp_path / "configured")
+    restored = target.test_cli_runner().invoke(args=["restore", first])
+    assert restored.exit_code == 0 and f"restored snapshot {first}" in restored.output
