@@ -88,6 +88,9 @@ class SearchResult:
     suggestion: str | None = None
     #: The words to highlight, as the backend understood the query.
     terms: tuple[str, ...] = field(default=())
+    #: Ids of a few visible documents the suggestion finds: an index that keeps words folded
+    #: suggests them folded, and the caller spells them as these documents do.
+    suggestion_docs: tuple[int, ...] = field(default=())
 
 
 class SearchBackend(Protocol):

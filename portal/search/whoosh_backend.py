@@ -81,6 +81,8 @@ LOCK_TIMEOUT = 30.0
 REBUILD_POOL_MB = 1024
 #: Hidden-document sets kept (per segment and set of hidden clients).
 HIDDEN_CACHE_SIZE = 256
+#: Documents a suggestion's words are spelled from (their accents; the index keeps none).
+SPELLING_DOCS = 3
 #: Characters of a document's text that are indexed.
 MAX_INDEX_CHARS = 5_000_000
 #: Whoosh's name of the index in its folder (its files are ``_MAIN_<n>.toc``, ``MAIN_*.seg``).
@@ -671,9 +673,11 @@ class WhooshBackend(SearchBackend):
                           for i in range(start, start + len(docnums))]
                 hits = [Hit(doc_id=int(searcher.stored_fields(n)["doc_id"]), score=s)
                         for n, s in zip(docnums, scores, strict=True)]
-                suggestion = None
+                suggestion, spelled_in = None, ()
                 if parsed.words and not partial and (total == 0 or parsed.has_or):
-                    suggestion = self._suggest(searcher, text, parsed, query, hidden)
+                    suggested = self._suggest(searcher, text, parsed, query, hidden)
+                    if suggested is not None:
+                        suggestion, spelled_in = suggested
             except Exception:
                 # Damaged files, or a fault of ours? Open the index afresh: if that fails,
                 # IndexUnavailable is raised (from this error); otherwise the error itself.
@@ -683,7 +687,7 @@ class WhooshBackend(SearchBackend):
         logger.debug("search %r: %d hits in %.3f s%s", text, total,
                      time.perf_counter() - started, " (partial)" if partial else "")
         return SearchResult(hits=hits, total=total, partial=partial, suggestion=suggestion,
-                            terms=terms)
+                            terms=terms, suggestion_docs=spelled_in)
 
     def _hidden(self, searcher, clients: frozenset[int]) -> Hidden:
         """Return the hidden clients' document numbers per leaf of the searcher (lock held).
@@ -719,8 +723,10 @@ class WhooshBackend(SearchBackend):
         return hidden
 
     def _suggest(self, searcher, text: str, parsed: ParsedQuery, sq: SearchQuery,
-                 hidden: Hidden) -> str | None:
-        """Return a corrected query that has visible hits, or None."""
+                 hidden: Hidden) -> tuple[str, tuple[int, ...]] | None:
+        """Return a corrected query that has visible hits and a few of those hits' ids (the
+        index keeps words folded: the caller spells the corrections as those documents do),
+        or None."""
         corrector = searcher.reader().corrector("exact")
         fixes: dict[str, str] = {}
         for word in parsed.words:
@@ -738,7 +744,8 @@ class WhooshBackend(SearchBackend):
         corrected = parse_query(fixed)
         if fixed.strip() == text.strip() or corrected.query is None:
             return None
-        return fixed.strip() if _any(searcher, constrain(corrected.query, sq), hidden) else None
+        found = _visible_ids(searcher, constrain(corrected.query, sq), hidden, SPELLING_DOCS)
+        return (fixed.strip(), found) if found else None
 
     def highlight(self, text: str, query: SearchQuery, *, limit: int = 3,
                   whole: bool = False) -> list[str]:
@@ -802,6 +809,19 @@ def _any(searcher, q: wq.Query, hidden: Hidden) -> bool:
         if any(n not in skip for n in q.matcher(sub).all_ids()):
             return True
     return False
+
+
+def _visible_ids(searcher, q: wq.Query, hidden: Hidden, limit: int) -> tuple[int, ...]:
+    """Return the ids of up to ``limit`` documents that match and are not hidden."""
+    found: list[int] = []
+    for sub, offset in searcher.leaf_searchers():
+        skip = hidden.get(offset, _NOTHING)
+        for n in q.matcher(sub).all_ids():
+            if n not in skip:
+                found.append(int(sub.stored_fields(n)["doc_id"]))
+                if len(found) >= limit:
+                    return tuple(found)
+    return tuple(found)
 
 
 #: A page highlights many documents for the same query: parse it once (read-only use).

@@ -9,6 +9,8 @@ in scope instead, says that the results are incomplete, and asks for the index t
 from __future__ import annotations
 
 import logging
+import re
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -18,7 +20,7 @@ from sqlalchemy.orm import Session, aliased, defer, selectinload
 
 from portal.models.clients import Client
 from portal.models.documents import Document, DocumentVersion, IndexTask, TextStatus
-from portal.search.analysis import fold, parse_query
+from portal.search.analysis import WORD_RE, fold, parse_query
 from portal.search.backend import (
     MAX_QUERY_LENGTH,
     MAX_RESULTS,
@@ -29,7 +31,7 @@ from portal.search.backend import (
     SearchQuery,
 )
 from portal.services.base import Actor, Page
-from portal.services.clients import visibility
+from portal.services.clients import visibility, visible_clients
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +78,77 @@ class DocResults(Page[Found]):
     @property
     def pages(self) -> int:
         return max(1, -(-min(self.total, MAX_RESULTS) // self.per_page))
+
+
+@dataclass(frozen=True)
+class ClientInQuery:
+    """A client the search box named (by number, or by whole name at the start or the end)."""
+
+    #: The one client named; None when several visible clients share the name typed.
+    client: Client | None
+    #: What of the query named the client, as typed.
+    named: str
+    #: The rest of the query: the words to look for in that client's documents.
+    words: str
+    #: The visible clients that share the name typed, when there are several.
+    candidates: tuple[Client, ...] = ()
+
+
+#: A client number as the portal writes it (``C000123``), in any case.
+_CLIENT_NUMBER = re.compile(r"^c\d{6,9}$")
+#: Clients looked at for one query at most (a name's first or last word narrows them).
+_NAME_CANDIDATES = 50
+
+
+def _normal(token: str) -> str:
+    """Return a query token folded, without punctuation (``Kft.`` -> ``kft``)."""
+    return re.sub(r"[^\w]", "", fold(token))
+
+
+def client_in_query(db: Session, actor: Actor, q: str) -> ClientInQuery | None:
+    """Return the client a search query names, if it names one ``actor`` may see.
+
+    A token that is a client number names that client; otherwise the client's whole name
+    typed at the start or the end of the query (accents and case optional). A client the
+    actor may not see is never matched, so the answer gives no hint of it.
+    """
+    tokens = q.split()
+    if not tokens or any(ch in q for ch in '"„“”'):
+        return None
+    normal = [_normal(t) for t in tokens]
+    for i, token in enumerate(normal):
+        if _CLIENT_NUMBER.match(token):
+            client = db.scalar(visible_clients(actor).where(Client.number == token.upper()))
+            if client is not None:
+                return ClientInQuery(client, tokens[i], " ".join(tokens[:i] + tokens[i + 1:]))
+    ends = {normal[0], normal[-1]} - {""}
+    if not ends:
+        return None
+    candidates = db.scalars(
+        visible_clients(actor)
+        .where(or_(*[Client.search_text.contains(word, autoescape=True) for word in ends]))
+        .order_by(Client.name, Client.id).limit(_NAME_CANDIDATES)).all()
+    best: tuple[int, int] | None = None  # (tokens named, 0 = at the start / 1 = at the end)
+    named: dict[tuple[int, int], list[Client]] = {}
+    for client in candidates:
+        name = [w for w in (_normal(t) for t in client.name.split()) if w]
+        size = len(name)
+        if not name or size > len(normal) or (size == 1 and len(normal) > 1):
+            continue  # a one-word name only when it is the whole query
+        for where, part in ((0, normal[:size]), (1, normal[len(normal) - size:])):
+            if part == name:
+                named.setdefault((size, where), []).append(client)
+                if best is None or size > best[0]:
+                    best = (size, where)
+                break
+    if best is None:
+        return None
+    size, where = best
+    clients = named[best]
+    named_tokens = tokens[:size] if where == 0 else tokens[len(tokens) - size:]
+    rest = tokens[size:] if where == 0 else tokens[:len(tokens) - size]
+    return ClientInQuery(clients[0] if len(clients) == 1 else None, " ".join(named_tokens),
+                         " ".join(rest), tuple(clients) if len(clients) > 1 else ())
 
 
 def hidden_client_ids(db: Session, actor: Actor) -> frozenset[int]:
@@ -212,10 +285,40 @@ def search_documents(db: Session, actor: Actor, backend: SearchBackend, params: 
             log.warning("search index unavailable (%s): searching titles instead", exc)
             shown = repaired()
         else:
+            suggestion = result.suggestion and spelled_as_filed(
+                db, actor, result.suggestion, words, result.suggestion_docs)
             return _found(db, actor, backend, params, query, [hit.doc_id for hit in result.hits],
                           total=result.total, partial=result.partial,
-                          suggestion=result.suggestion)
+                          suggestion=suggestion or None)
     return _found_without_index(db, actor, backend, params, query, shown)
+
+
+def spelled_as_filed(db: Session, actor: Actor, suggestion: str, typed: str,
+                     doc_ids: Sequence[int]) -> str:
+    """Return ``suggestion`` with each word the user did not type spelled as the documents
+    ``doc_ids`` spell it, accents and all (``hitelkepesseg`` -> ``hitelképesség``): an index
+    keeps its words folded. Only documents the actor may see are read."""
+    wanted = {fold(w) for w in WORD_RE.findall(suggestion)} - {
+        fold(w) for w in WORD_RE.findall(typed)}
+    if not wanted or not doc_ids:
+        return suggestion
+    rows = db.execute(
+        select(Document.title, func.substr(DocumentVersion.text, 1, HIGHLIGHT_CHARS))
+        .join(Client, Client.id == Document.client_id)
+        .join(DocumentVersion, _current_version())
+        .where(Document.id.in_(list(doc_ids)), _scope(actor, DocSearch()))).all()
+    forms: dict[str, Counter[str]] = {}
+    for title, text in rows:
+        for word in WORD_RE.findall(f"{title} {text or ''}"):
+            folded = fold(word)
+            if folded in wanted:
+                forms.setdefault(folded, Counter())[word.lower()] += 1
+
+    def spelled(match: re.Match) -> str:
+        counts = forms.get(fold(match.group()))
+        return counts.most_common(1)[0][0] if counts else match.group()
+
+    return WORD_RE.sub(spelled, suggestion)
 
 
 def _found(db: Session, actor: Actor, backend: SearchBackend, params: DocSearch,

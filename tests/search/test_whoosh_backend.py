@@ -596,3 +596,9 @@ def test_a_rebuild_only_if_needed_skips_an_index_another_rebuilt(tmp_path, monke
     finally:
         first.close()
         second.close()
+
+
+def test_a_suggestion_names_visible_documents_to_spell_it_from(backend):
+    backend.index([doc(1, "hitelkepesseg", client=7), doc(2, "hitelkepesseg", client=8)])
+    result = backend.search(SearchQuery("hitelkepeseg", hidden_client_ids=frozenset({7})))
+    assert result.suggestion == "hitelkepesseg" and result.suggestion_docs == (2,)

@@ -130,23 +130,30 @@ def _as_refusal(exc: Refused | StorageUnavailable) -> Refused:
     return exc
 
 
-def _search_params(form: SearchForm, db) -> tuple[search_service.DocSearch, Client | None]:
+def _search_params(form: SearchForm, db) -> tuple[search_service.DocSearch, Client | None,
+                                                 search_service.ClientInQuery | None]:
     client = None
+    q = (form.q.data or "").strip()
+    named = None
     if form.client.data:
         client = db.scalar(clients_service.visible_clients(actor()).where(
             Client.number == form.client.data.strip().upper()))
+    elif q and not request.args.get("as_text"):
+        # A client's number or name typed in the box: that client's documents.
+        named = search_service.client_in_query(db, actor(), q)
+        if named is not None and named.client is not None:
+            client, q = named.client, named.words
     params = search_service.DocSearch(
-        q=(form.q.data or "").strip(),
+        q=q,
         client_id=client.id if client else (-1 if form.client.data else None),
         doc_types=tuple(t for t in (form.doc_type.data or []) if t in DOC_TYPES),
         tags=documents_service.normalise_tags(form.tags.data or ""),
         date_from=form.date_from.data if not form.date_from.errors else None,
         date_to=form.date_to.data if not form.date_to.errors else None,
-        sort="date" if form.sort.data == "date" or not (form.q.data or "").strip()
-        else "relevance",
+        sort="date" if form.sort.data == "date" or not q else "relevance",
         page=page_arg(),
     )
-    return params, client
+    return params, client, named
 
 
 @bp.get("/documents/search")
@@ -158,7 +165,7 @@ def search():
     form.validate()
     sessions, provider = current_app.extensions["db_sessionmaker"], current_app.extensions["search"]
     apply_index_queue(sessions, _backend())
-    params, client = _search_params(form, db)
+    params, client, named = _search_params(form, db)
     results = search_service.search_documents(
         db, actor(), _backend(), params,
         time_limit=current_app.config["SEARCH_TIME_LIMIT_MS"] / 1000,
@@ -167,7 +174,7 @@ def search():
     partial = "documents/_client_results.html" if request.args.get("embed") else \
         "documents/_results.html"
     return render("documents/search.html", partial, form=form, results=results,
-                  client=client, types=TYPE_LABELS)
+                  client=client, named=named, types=TYPE_LABELS)
 
 
 @bp.get("/documents/<int:document_id>")
