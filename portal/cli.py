@@ -143,6 +143,10 @@ def seed_demo(clients: int) -> None:
 
     accounts = seed_ledger(db, today=day)
     db.commit()
+    from portal.demo.dates import settle_dates
+
+    settle_dates(db, today=day, onboarding_days=current_app.config["ONBOARDING_BUSINESS_DAYS"])
+    db.commit()
     documents = (db.scalar(select(func.count(Document.id))) or 0) - before
     apply_index_queue(current_app.extensions["db_sessionmaker"],
                       current_app.extensions["search"].get(), wait=True)

@@ -6,10 +6,11 @@ import logging
 import random
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from portal.demo.dates import office_time
 from portal.domain.identifiers import company_check_digit, person_check_digit
 from portal.domain.onboarding import STEPS
 from portal.domain.permissions import Role
@@ -117,8 +118,10 @@ def seed_demo(
     pool = [u.id for u in staff if u.active and u.role in (Role.COORDINATOR, Role.MANAGER)]
     guards = [u.id for u in staff if u.active and u.role is Role.COORDINATOR] or pool
     maker = _ClientMaker(random.Random(seed))
+    dates = random.Random(seed + 1)  # apart from the maker's, so the same clients come out
     for _ in range(clients):
-        _seed_client(db, maker, pool, guards, today=today, onboarding_days=onboarding_days)
+        _seed_client(db, maker, pool, guards, today=today, onboarding_days=onboarding_days,
+                     dates=dates)
     log.info("demo data seeded: %d users, %d clients", users_created, clients)
     return SeedReport(users_created=users_created, clients_created=clients, already_present=False)
 
@@ -142,9 +145,12 @@ def _ensure_users(db: Session) -> tuple[list[User], int]:
 
 def _seed_client(
     db: Session, maker: _ClientMaker, pool: list[int], guards: list[int], *,
-    today: date, onboarding_days: int,
+    today: date, onboarding_days: int, dates: random.Random,
 ) -> None:
-    """Create one random client, tick its onboarding steps, maybe backdate its due date."""
+    """Create one random client dated back from today, and tick its onboarding steps.
+
+    Active and closed clients came months or years ago; a third of the open ones a few
+    weeks ago (so some onboarding is overdue), the others today."""
     rng = maker.rng
     status = rng.choices([s for s, _ in _STATUS_WEIGHTS], [w for _, w in _STATUS_WEIGHTS])[0]
     restricted = bool(guards) and rng.random() < 0.08
@@ -153,7 +159,10 @@ def _seed_client(
     created_on = today
     if status in _OPEN and rng.random() < 1 / 3:
         created_on = today - timedelta(days=rng.randint(5, 30))
+    elif status not in _OPEN:
+        created_on = today - timedelta(days=dates.randint(60, 3 * 365))
     client = create_client(db, SYSTEM, data, today=created_on, onboarding_days=onboarding_days)
+    client.created_at = min(office_time(created_on, 9, dates), datetime.now(UTC))
     if status in (ClientStatus.ACTIVE, ClientStatus.CLOSED):
         ticked = len(STEPS)
     elif status is ClientStatus.ONBOARDING:
@@ -186,6 +195,9 @@ class _ClientMaker:
             local = "-".join(_slug(word) for word in name.split()[:-1] if word != "&")
             domain = "example.com" if name.endswith("Ltd.") else "example.hu"
             tax_id, employer, income = self.company_tax_id(), None, None
+            # Derived from the tax number, so the random sequence (and the rest) stays as it was.
+            registration = f"{'01' if city == 'Budapest' else '09'}-09-{tax_id[1:7]}"
+            revenue = (int(tax_id[:7]) % 2400 + 60) * 1_000_000
             landline = city == "Budapest" and rng.random() < 0.6
         else:
             english = rng.random() < 0.1
@@ -201,6 +213,7 @@ class _ClientMaker:
             employer = self.company_name() if rng.random() < 0.8 else None
             income = rng.randint(250, 1800) * 1000
             landline = False
+            registration, revenue = None, None
         return ClientData(
             kind=ClientKind.COMPANY if company else ClientKind.PERSON,
             name=name, tax_id=tax_id, postal_code=postal_code, city=city,
@@ -208,6 +221,7 @@ class _ClientMaker:
             email=self.email(local, domain),
             employer=employer, income_minor=income, income_currency="HUF", status=status,
             coordinator_id=coordinator_id, restricted=restricted,
+            registration_number=registration, revenue_minor=revenue,
         )
 
     def company_name(self) -> str:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import io
 import logging
 import random
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.demo.dates import local_day, office_time
 from portal.models.clients import Client
 from portal.models.documents import DocType
 from portal.services.base import SYSTEM
@@ -52,19 +53,30 @@ def seed_documents(db: Session, storage: Storage, *, today: date, clients: int =
     rows = db.scalars(select(Client).where(Client.restricted.is_(False))
                       .order_by(Client.id).limit(clients)).all()
     filed = 0
+    now = datetime.now(UTC)
     for client in rows:
+        # Dated between the client's first day with the office and today (200 days at most).
+        known = max(0, min(200, (today - local_day(client.created_at)).days))
         for doc_type, title, body in rng.sample(LETTERS, k=rng.randint(2, 4)):
             amount = rng.randrange(200, 5000) * 1000
+            doc_date = today - timedelta(days=rng.randrange(0, known + 1))
             text = body.format(name=client.name, amount=f"{amount:,}".replace(",", " "),
                                installment=f"{amount // 36:,}".replace(",", " "),
-                               month=f"{today.year}. {today.month:02d}.")
-            meta = FileMeta(doc_type=doc_type, title=title, tags=("demo",),
-                            doc_date=today - timedelta(days=rng.randrange(0, 200)))
+                               month=f"{doc_date.year}. {doc_date.month:02d}.")
+            meta = FileMeta(doc_type=doc_type, title=title, tags=("demo",), doc_date=doc_date)
+            # Filed a day or two after it was written, never later than now (drawn before
+            # filing, so a second run draws the same letters).
+            filed_at = min(office_time(min(doc_date + timedelta(days=rng.randint(0, 2)), today),
+                                       10, rng), now)
             try:
                 with db.begin_nested():
-                    file_document(db, SYSTEM, storage, client.id, io.BytesIO(text.encode()),
-                                  f"{title}.txt", meta, max_bytes=10**6)
+                    document = file_document(db, SYSTEM, storage, client.id,
+                                             io.BytesIO(text.encode()), f"{title}.txt", meta,
+                                             max_bytes=10**6)
                 filed += 1
+                document.created_at = filed_at
+                for version in document.versions:
+                    version.uploaded_at = document.created_at
             except Refused:
                 pass  # the same letter twice for one client: filed once
     log.info("filed %s demo documents", filed)
