@@ -65,6 +65,7 @@ def _populate(app, clients: int) -> None:
                 "id": i, "number": number, "kind": "person", "name": name,
                 "tax_id": f"8{rng.randrange(10**8, 10**9)}", "city": city,
                 "email": f"client{i}@example.hu", "phone": f"+36 30 {i:07d}",
+                "phone_e164": f"+3630{i:07d}",
                 "income_minor": rng.randrange(250, 1800) * 1000, "income_currency": "HUF",
                 "status": rng.choice(STATUSES), "restricted": rng.random() < 0.08,
                 "coordinator_id": coordinator_id if rng.random() < 0.5 else None,

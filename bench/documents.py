@@ -113,6 +113,7 @@ def populate_people(db, clients: int, restricted_share: float = 0.08) -> User:
             "id": i, "number": number, "kind": "person", "name": name,
             "tax_id": f"8{rng.randrange(10**8, 10**9)}", "city": city,
             "email": f"client{i}@example.hu", "phone": f"+36 30 {i:07d}",
+            "phone_e164": f"+3630{i:07d}",
             "income_minor": rng.randrange(250, 1800) * 1000, "income_currency": "HUF",
             "status": "active", "restricted": rng.random() < restricted_share,
             "coordinator_id": rng.choice(coordinators) if rng.random() < 0.5 else None,

@@ -11,7 +11,7 @@ from flask import Flask, current_app, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
-from portal.domain.money import Money, format_money
+from portal.domain.money import Money, format_money, money_formatter
 
 #: Babel locale used to format numbers and dates for each interface language. English staff
 #: in a Hungarian office read day-month-year, so English formats as en_GB.
@@ -53,6 +53,12 @@ def money(value: Money | None) -> str:
     if value is None:
         return ""
     return format_money(value, FORMAT_LOCALES[_language()])
+
+
+def money_format(currency: str):
+    """Return a fast function formatting minor units of ``currency`` for the user's locale
+    (for pages with many amounts; the same text as ``money``)."""
+    return money_formatter(currency, FORMAT_LOCALES[_language()])
 
 
 def money_parts(minor: int | None, currency: str) -> str:

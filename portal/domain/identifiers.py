@@ -7,6 +7,8 @@
 A number made of digits alone must be a valid Hungarian identifier. Foreign identifiers start
 with their two-letter country code (``DE 123456789``) and are then accepted as 5-20 letters,
 digits, spaces, ``-`` or ``/``.
+- Company registration number, *cégjegyzékszám*: ``01-09-123456`` (the registry court, the
+  company form, a six-digit serial), also typed with spaces, dots or a leading ``Cg.``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import re
 _PERSON = re.compile(r"8\d{9}")
 _COMPANY = re.compile(r"(\d{8})-?(\d)-?(\d{2})")
 _OTHER = re.compile(r"[A-Z0-9][A-Z0-9 /-]{3,18}[A-Z0-9]")
+_REGISTRATION = re.compile(r"(?:CG\.?)?\s*(\d{2})[\s.-]*(\d{2})[\s.-]*(\d{6})")
 
 
 class InvalidIdentifier(ValueError):
@@ -54,6 +57,14 @@ def normalise_tax_id(raw: str) -> str:
     if _OTHER.fullmatch(text):
         return text
     raise InvalidIdentifier("not a tax identifier")
+
+
+def normalise_registration_number(raw: str) -> str:
+    """Return a company registration number as ``01-09-123456``, or raise InvalidIdentifier."""
+    found = _REGISTRATION.fullmatch(raw.strip().upper())
+    if not found or not 1 <= int(found.group(1)) <= 20:
+        raise InvalidIdentifier("not a registration number")
+    return "-".join(found.groups())
 
 
 def mask(identifier: str | None, visible: int = 3) -> str:

@@ -47,12 +47,23 @@ class Client(Base):
     postal_code: Mapped[str | None] = mapped_column(String(16))
     city: Mapped[str | None] = mapped_column(String(100))
     street: Mapped[str | None] = mapped_column(String(200))
+    #: The phone number as the user typed it.
     phone: Mapped[str | None] = mapped_column(String(40))
+    #: ``phone`` normalised to E.164 (``+36205380348``; read as Hungarian without a country
+    #: code), so a number is found however it is typed; None when it is no valid number.
+    phone_e164: Mapped[str | None] = mapped_column(String(16), index=True)
     email: Mapped[str | None] = mapped_column(String(254))
+    #: A person's employer (None for a company).
     employer: Mapped[str | None] = mapped_column(String(200))
-    #: Monthly income in minor units of ``income_currency`` (HUF has none: whole forints).
+    #: A person's monthly income in minor units of ``income_currency`` (HUF has none: whole
+    #: forints); None for a company.
     income_minor: Mapped[int | None] = mapped_column(BigInteger)
+    #: The currency of ``income_minor`` (a person) or ``revenue_minor`` (a company).
     income_currency: Mapped[str] = mapped_column(String(3), default="HUF")
+    #: A company's registration number (cégjegyzékszám, ``01-09-123456``); None for a person.
+    registration_number: Mapped[str | None] = mapped_column(String(32))
+    #: A company's annual revenue in minor units of ``income_currency``; None for a person.
+    revenue_minor: Mapped[int | None] = mapped_column(BigInteger)
     status: Mapped[ClientStatus] = mapped_column(
         str_enum(ClientStatus, "client_status"), index=True
     )

@@ -20,20 +20,21 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.domain.identifiers import InvalidIdentifier, normalise_tax_id
 from portal.domain.ledger import EntryKind
-from portal.domain.money import Money
+from portal.domain.money import SUPPORTED_CURRENCIES, Money
 from portal.domain.onboarding import STEPS, Step, due_date
 from portal.domain.permissions import Perm, Role
+from portal.domain.phones import e164_or_none, search_forms
 from portal.domain.text import fold, search_key
 from portal.models.clients import Client, ClientKind, ClientStatus, OnboardingStep
 from portal.models.ledger import Account, LedgerEntry
 from portal.models.users import User
 from portal.services import audit, authz
-from portal.services.base import Actor, Conflict, NotFound, Page, paginate
+from portal.services.base import Actor, Conflict, NotFound, Page
 
 OPEN_STATUSES = (ClientStatus.PROSPECT, ClientStatus.ONBOARDING)
 # What clients owe, in SQL over ledger_entries (the same sums as portal.domain.ledger) -------
@@ -132,6 +133,14 @@ class ClientData:
     restricted: bool | None = None
     #: Letters and decision records go out in it ("hu", "en"); None keeps it as it is.
     language: str | None = None
+    #: A company's registration number (normalised) and annual revenue.
+    registration_number: str | None = None
+    revenue_minor: int | None = None
+
+
+#: The fields that belong to one kind of client only; the other kind's are always empty.
+PERSON_ONLY = ("employer", "income_minor")
+COMPANY_ONLY = ("registration_number", "revenue_minor")
 
 
 @dataclass(frozen=True)
@@ -164,14 +173,45 @@ def visible_clients(actor: Actor) -> Select[tuple[Client]]:
     return select(Client).where(visibility(actor))
 
 
-def list_clients(
-    db: Session, actor: Actor, flt: ClientFilter, as_of: date, per_page: int
-) -> Page[Client]:
-    """Return one page of the clients ``actor`` may see, filtered and sorted."""
-    stmt = visible_clients(actor).options(
-        selectinload(Client.steps), selectinload(Client.coordinator)
-    )
-    for term in fold(flt.q).split()[:8]:
+@dataclass(frozen=True)
+class ClientRow:
+    """One line of the client list: what it shows, read by the one query of the page."""
+
+    id: int
+    number: str | None
+    name: str
+    tax_id: str | None
+    city: str | None
+    status: ClientStatus
+    restricted: bool
+    onboarding_due: date | None
+    coordinator_name: str | None
+    #: How many onboarding items are ticked.
+    steps_done: int
+    #: The balance per currency the client has accounts in (forint first).
+    balances: tuple[Money, ...]
+
+
+def phone_match(query: str) -> Any | None:
+    """Return a condition finding clients by phone when ``query`` is (the start of) one.
+
+    A whole valid number is compared with the stored E.164 form (indexed); a number still
+    being typed finds the stored numbers that contain its national digits.
+    """
+    e164, national = search_forms(query)
+    if e164:
+        return Client.phone_e164 == e164
+    if national:
+        return Client.phone_e164.contains(national, autoescape=True)
+    return None
+
+
+def text_match(actor: Actor, query: str) -> Any:
+    """Return the condition of a search box: every word in the folded name, number, e-mail,
+    phone or city (or the tax ID, as far as ``actor`` may see it), or the phone number however
+    it was typed."""
+    words = []
+    for term in fold(query).split()[:8]:
         matches = [Client.search_text.contains(term, autoescape=True)]
         if actor.can(Perm.TAX_ID_UNMASKED):
             matches.append(Client.tax_id.contains(term.upper(), autoescape=True))
@@ -181,29 +221,90 @@ def list_clients(
                 matches.append(Client.tax_id == normalise_tax_id(term))
             except InvalidIdentifier:
                 pass
-        stmt = stmt.where(or_(*matches))
+        words.append(or_(*matches))
+    phone = phone_match(query)
+    condition = and_(*words) if words else true()
+    return or_(phone, condition) if phone is not None else condition
+
+
+def _client_balance(currency: str) -> Any:
+    """Return the client's balance in ``currency``, NULL without an account in it."""
+    return (select(func.sum(Account.balance_minor))
+            .where(Account.client_id == Client.id, Account.currency == currency)
+            .scalar_subquery())
+
+
+# The parts of the list's statement that never change, built once (building them took as
+# long as SQLite takes to run the statement).
+#: How many onboarding items the client has ticked.
+_TICKED = (select(func.count(OnboardingStep.id)).where(OnboardingStep.client_id == Client.id)
+           .scalar_subquery())
+#: What a line of the list shows; the balances last, one per currency.
+_ROW_COLUMNS = (Client.id, Client.number, Client.name, Client.tax_id, Client.city,
+                Client.status, Client.restricted, Client.onboarding_due, User.full_name,
+                _TICKED.label("steps_done"),
+                *(_client_balance(c).label(f"balance_{c}") for c in SUPPORTED_CURRENCIES))
+_EUR_BALANCE = _balance_of_client("EUR")
+
+
+def list_clients(
+    db: Session, actor: Actor, flt: ClientFilter, as_of: date, per_page: int
+) -> Page[ClientRow]:
+    """Return one page of the clients ``actor`` may see, filtered and sorted.
+
+    One statement reads the page and the count: an inner SELECT filters, sorts and cuts the
+    page out; the outer one adds, for those rows only, the coordinator's name, the ticked
+    onboarding items and the balances, and the count of all matches as a scalar subquery
+    (evaluated once; ``count(*) OVER ()`` took SQLite three times as long).
+    """
+    stmt = select(Client.id).where(visibility(actor))
+    if flt.q.strip():
+        stmt = stmt.where(text_match(actor, flt.q))
     if flt.status:
         stmt = stmt.where(Client.status == flt.status)
     if flt.overdue_only:
-        ticked = (
-            select(func.count(OnboardingStep.id))
-            .where(OnboardingStep.client_id == Client.id)
-            .scalar_subquery()
-        )
         stmt = stmt.where(
             and_(
                 Client.status.in_(OPEN_STATUSES),
                 Client.onboarding_due < as_of,
-                ticked < len(STEPS),
+                _TICKED < len(STEPS),
             )
         )
     if flt.arrears_only:
         stmt = stmt.where(has_overdue_charge(as_of))
     column = SORTS.get(flt.sort, Client.name)
     direction = desc if flt.descending else asc
-    columns = [column] + ([_balance_of_client("EUR")] if flt.sort == "balance" else [])
-    stmt = stmt.order_by(*(direction(c) for c in columns), Client.id)
-    return paginate(db, stmt, flt.page, per_page)
+    columns = [column] + ([_EUR_BALANCE] if flt.sort == "balance" else [])
+    order = [*(direction(c) for c in columns), Client.id]
+    page = max(1, flt.page)
+    rows = _page_rows(db, stmt.order_by(*order), order, page, per_page)
+    if not rows and page > 1:  # past the end (a filter narrowed the list): the last page
+        total = db.scalar(_count(stmt)) or 0
+        page = max(1, -(-total // per_page))
+        rows = _page_rows(db, stmt.order_by(*order), order, page, per_page)
+    last = len(_ROW_COLUMNS)  # the total follows the balances
+    items = [ClientRow(row.id, row.number, row.name, row.tax_id, row.city, row.status,
+                       row.restricted, row.onboarding_due, row.full_name, row.steps_done,
+                       tuple(Money(int(minor), currency) for currency, minor
+                             in zip(SUPPORTED_CURRENCIES,
+                                    row[last - len(SUPPORTED_CURRENCIES):last], strict=True)
+                             if minor is not None))
+             for row in rows]
+    return Page(items, rows[0].total if rows else 0, page, per_page)
+
+
+def _count(stmt: Select) -> Select:
+    return select(func.count()).select_from(stmt.order_by(None).subquery())
+
+
+def _page_rows(db: Session, stmt: Select, order: list[Any], page: int,
+               per_page: int) -> list[Any]:
+    cut = stmt.limit(per_page).offset((page - 1) * per_page).subquery("page")
+    return list(db.execute(
+        select(*_ROW_COLUMNS, _count(stmt).scalar_subquery().label("total"))
+        .join_from(cut, Client, Client.id == cut.c.id)
+        .outerjoin(User, User.id == Client.coordinator_id)
+        .order_by(*order)))
 
 
 def get_client(db: Session, actor: Actor, client_id: int, *, audit_read: bool = True) -> Client:
@@ -224,6 +325,10 @@ def _fields(data: ClientData, actor: Actor) -> dict[str, Any]:
         fields.pop("tax_id")  # neither changed nor in the audit diff
     if fields["language"] not in ("hu", "en"):
         fields.pop("language")
+    # Only what fits the kind is kept: a person has no registration number, a company no
+    # employer (whatever a form that showed both sent).
+    for key in COMPANY_ONLY if data.kind is ClientKind.PERSON else PERSON_ONLY:
+        fields[key] = None
     if not actor.can(Perm.CLIENTS_ASSIGN):
         fields.pop("coordinator_id")
         fields.pop("restricted")
@@ -241,9 +346,10 @@ def _check_coordinator(db: Session, coordinator_id: int | None) -> None:
 
 
 def refresh_search_text(client: Client) -> None:
-    """Recompute the folded text the live filter searches."""
+    """Recompute what the filters search: the folded text and the phone number as E.164."""
     client.search_text = search_key(client.name, client.number, client.email, client.phone,
                                     client.city)[:700]
+    client.phone_e164 = e164_or_none(client.phone)
 
 
 def create_client(

@@ -10,6 +10,7 @@ from portal.domain.identifiers import (
     InvalidIdentifier,
     company_check_digit,
     mask,
+    normalise_registration_number,
     normalise_tax_id,
     person_check_digit,
 )
@@ -231,3 +232,16 @@ def test_digits_alone_must_be_a_valid_hungarian_identifier(raw: str) -> None:
 @pytest.mark.parametrize("raw", ["DE 123456789", "at u12345678", "GB 123 4567 89"])
 def test_foreign_identifiers_start_with_a_country_code(raw: str) -> None:
     assert normalise_tax_id(raw) == " ".join(raw.upper().split())
+
+
+@pytest.mark.parametrize("raw", ["01-09-123456", "Cg. 01-09-123456", "cg.01 09 123456",
+                                 "0109123456", "01.09.123456"])
+def test_registration_number_normalises(raw: str) -> None:
+    assert normalise_registration_number(raw) == "01-09-123456"
+
+
+@pytest.mark.parametrize("raw", ["21-09-123456", "00-09-123456", "1-9-12345", "01-09-1234567",
+                                 "12345678-1-42", "abc"])
+def test_malformed_registration_number_is_refused(raw: str) -> None:
+    with pytest.raises(InvalidIdentifier):
+        normalise_registration_number(raw)

@@ -16,6 +16,7 @@ from portal.domain.money import (
     MoneyError,
     exponent,
     format_money,
+    money_formatter,
     parse_amount,
 )
 
@@ -255,3 +256,12 @@ def test_parse_amount_rejects_grouping_after_a_leading_zero(text: str, currency:
     # Read as a decimal these have too many decimals; read as grouping they are malformed.
     with pytest.raises(MoneyError):
         parse_amount(text, currency)
+
+
+@pytest.mark.parametrize("locale", ["hu_HU", "en_GB"])
+@pytest.mark.parametrize("currency", ["HUF", "EUR"])
+@given(minor=st.integers(min_value=-(10**15), max_value=10**15))
+def test_the_fast_formatter_of_a_list_agrees_with_babel(currency, locale, minor):
+    formatter = money_formatter(currency, locale)
+    assert formatter.__name__ == "fast"  # the shortcut is taken for the portal's currencies
+    assert formatter(minor) == format_money(Money(minor, currency), locale)

@@ -190,7 +190,10 @@ def test_create_client_numbers_it_sets_due_date_and_audits(app, db, staff, as_ro
     ("income", "12,5", "Too many decimals"),
     ("income", "sok", "Enter an amount"),
     ("income", "-100", "Income cannot be negative."),
-    ("phone", "call me", "Digits, spaces"),
+    ("phone", "call me", "This is not a valid phone number."),
+    ("phone", "06 1 23", "Too few digits for a phone number."),
+    ("phone", "06 20 538 03481", "Too many digits for a phone number."),
+    ("phone", "06 99 123 4567", "This is not a valid phone number."),
     ("status", "bogus", "Not a valid choice"),
 ])
 def test_invalid_input_rerenders_with_422_and_saves_nothing(app, db, staff, as_role, field,

@@ -2,11 +2,17 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, ValidationError
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Email, Length, Optional
 
-from portal.domain.identifiers import InvalidIdentifier, normalise_tax_id
+from portal.domain.identifiers import (
+    InvalidIdentifier,
+    normalise_registration_number,
+    normalise_tax_id,
+)
 from portal.domain.money import SUPPORTED_CURRENCIES, MoneyError, parse_amount
+from portal.domain.phones import InvalidPhone, to_e164
 from portal.labels import KIND_LABELS, STATUS_LABELS
+from portal.models.clients import ClientKind
 from portal.stale import TracksOriginal
 
 #: What a masked identifier begins with (``portal.domain.identifiers.mask``).
@@ -41,7 +47,33 @@ def _income(form, field) -> None:
                                          "amounts are whole numbers).")) from exc
             raise ValidationError(_l("Enter an amount, e.g. 450 000.")) from exc
         if amount.minor < 0:
-            raise ValidationError(_l("Income cannot be negative."))
+            raise ValidationError(_l("Income cannot be negative.") if field.name == "income"
+                                  else _l("Revenue cannot be negative."))
+
+
+def _phone(form, field) -> None:
+    if field.data and field.data.strip():
+        try:
+            to_e164(field.data)
+        except InvalidPhone as exc:
+            messages = {
+                "too short": _l("Too few digits for a phone number. Type it as 06 20 123 4567 "
+                                "or +36 1 234 5678."),
+                "too long": _l("Too many digits for a phone number. Type it as "
+                               "06 20 123 4567 or +36 1 234 5678."),
+            }
+            raise ValidationError(messages.get(str(exc), _l(
+                "This is not a valid phone number. Type it as 06 20 123 4567 or "
+                "+36 1 234 5678 (a foreign number with its country code, e.g. +43)."))) from exc
+
+
+def _registration_number(form, field) -> None:
+    if field.data and field.data.strip():
+        try:
+            field.data = normalise_registration_number(field.data)
+        except InvalidIdentifier as exc:
+            raise ValidationError(_l("Enter the company registration number as "
+                                     "01-09-123456.")) from exc
 
 
 class ClientForm(TracksOriginal, FlaskForm):
@@ -53,14 +85,13 @@ class ClientForm(TracksOriginal, FlaskForm):
     postal_code = StringField(_l("Postal code"), validators=[Optional(), Length(max=16)])
     city = StringField(_l("City"), validators=[Optional(), Length(max=100)])
     street = StringField(_l("Street address"), validators=[Optional(), Length(max=200)])
-    phone = StringField(
-        _l("Phone"),
-        validators=[Optional(), Regexp(r"^\+?[0-9 ()/-]{6,40}$",
-                                       message=_l("Digits, spaces and + ( ) / - only."))],
-    )
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40), _phone])
     email = StringField(_l("E-mail"), validators=[Optional(), Email(), Length(max=254)])
     employer = StringField(_l("Employer"), validators=[Optional(), Length(max=200)])
     income = StringField(_l("Monthly income"), validators=[Optional(), _income])
+    registration_number = StringField(_l("Company registration number"),
+                                      validators=[Optional(), _registration_number])
+    revenue = StringField(_l("Annual revenue"), validators=[Optional(), _income])
     income_currency = SelectField(
         _l("Currency"), choices=[SelectChoice(c, c) for c in SUPPORTED_CURRENCIES]
     )
@@ -80,6 +111,18 @@ class ClientForm(TracksOriginal, FlaskForm):
     #: The form was loaded from an older version of the record, so the mask it showed may be
     #: of an older tax ID: any mask then means "keep" (the edit ends as a conflict anyway).
     stale: bool = False
+
+    #: The fields that belong to one kind of client only.
+    PERSON_FIELDS = ("employer", "income")
+    COMPANY_FIELDS = ("registration_number", "revenue")
+
+    def validate(self, extra_validators=None) -> bool:
+        """Validate; the other kind's fields (shown together without JS) are emptied, not
+        checked: a company has no employer, a person no registration number."""
+        company = self.kind.data == ClientKind.COMPANY.value
+        for name in self.PERSON_FIELDS if company else self.COMPANY_FIELDS:
+            self[name].raw_data, self[name].data = [], ""
+        return super().validate(extra_validators)
 
     def keeps_tax_id(self) -> bool:
         """Tell whether the tax ID field holds the mask it was shown (keep the stored one)."""

@@ -1,0 +1,227 @@
+"""The client list (phones found however typed, one query per page, cells labelled for phones)
+and the client form's kind-dependent fields."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import event, select
+
+from portal.domain.ledger import EntryKind
+from portal.domain.money import Money
+from portal.domain.permissions import Role
+from portal.models import Client, ClientKind, ClientStatus, OnboardingStep
+from portal.models.ledger import Account, LedgerEntry
+from tests.conftest import make_client, post
+
+HX = {"HX-Request": "true"}
+
+
+def _names(client, query: str, *candidates: str) -> set[str]:
+    html = client.get("/clients/", query_string={"q": query}, headers=HX).get_data(as_text=True)
+    return {name for name in candidates if name in html}
+
+
+@pytest.mark.parametrize("typed", ["06 20 538 0348", "+36 20 538 0348", "06205380348",
+                                   "20/538-0348", "0036 20 538 0348", "+36-20-538-0348"])
+def test_a_phone_number_finds_its_client_however_it_is_typed(app, db, staff, as_role, typed):
+    make_client(db, "Telefonos Teri", phone="+36 20 538 0348")
+    make_client(db, "Vezetékes Vilma", phone="06 1 234 5678")
+    make_client(db, "Másik Mária", phone="06 30 538 0348")  # the same subscriber digits
+    clerk = as_role(Role.CLERK)
+    assert _names(clerk, typed, "Telefonos Teri", "Vezetékes Vilma",
+                  "Másik Mária") == {"Telefonos Teri"}
+
+
+def test_a_client_typed_in_another_form_is_found_too(app, db, staff, as_role):
+    make_client(db, "Régi Rezső", phone="20/538-0348")  # typed without a prefix
+    clerk = as_role(Role.CLERK)
+    assert _names(clerk, "+36 20 538 0348", "Régi Rezső") == {"Régi Rezső"}
+    assert _names(clerk, "06 1 234 5678", "Régi Rezső") == set()
+
+
+def test_a_number_being_typed_finds_the_clients_it_could_be(app, db, staff, as_role):
+    make_client(db, "Telefonos Teri", phone="+36 20 538 0348")
+    make_client(db, "Másik Mária", phone="06 30 111 2222")
+    clerk = as_role(Role.CLERK)
+    assert _names(clerk, "06 20 538 0", "Telefonos Teri", "Másik Mária") == {"Telefonos Teri"}
+    assert _names(clerk, "+36 20 538", "Telefonos Teri", "Másik Mária") == {"Telefonos Teri"}
+
+
+def test_the_form_stores_the_number_as_typed_and_as_e164(app, db, staff, as_role):
+    clerk = as_role(Role.CLERK)
+    response = post(clerk, "/clients/new", {
+        "kind": "person", "name": "Új Ubul", "phone": "06 20 538 0348", "income_currency": "HUF",
+        "status": "prospect", "language": "hu", "coordinator_id": ""})
+    assert response.status_code == 302
+    client = db.scalar(select(Client).where(Client.name == "Új Ubul"))
+    assert (client.phone, client.phone_e164) == ("06 20 538 0348", "+36205380348")
+    client_id = client.id
+    post(clerk, f"/clients/{client_id}/edit", {
+        "kind": "person", "name": "Új Ubul", "phone": "+36 30 123 4567",
+        "income_currency": "HUF", "status": "prospect", "language": "hu",
+        "coordinator_id": "", "version": str(client.version)})
+    db.expire_all()
+    assert db.get(Client, client_id).phone_e164 == "+36301234567"
+
+
+def test_the_phone_message_is_in_hungarian(app, db, staff, as_role):
+    staff.clerk.language = "hu"
+    db.commit()
+    clerk = as_role(Role.CLERK)
+    response = post(clerk, "/clients/new", {
+        "kind": "person", "name": "Új Ubul", "phone": "06 1 23", "income_currency": "HUF",
+        "status": "prospect", "language": "hu", "coordinator_id": ""})
+    assert response.status_code == 422
+    assert "túl kevés számjegy" in response.get_data(as_text=True)
+
+
+# The list: one query, every cell labelled ---------------------------------------------------
+
+
+def _list_statements(app, client, path: str) -> list[str]:
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    engine = app.extensions["db_engine"]
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert client.get(path).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return [s for s in seen if "clients" in s]
+
+
+def test_one_query_reads_a_page_of_the_list_with_its_count(app, db, staff, as_role):
+    for i in range(30):
+        client = make_client(db, f"Ügyfél {i:02d}", coordinator_id=staff.coordinator.id,
+                             status=ClientStatus.ONBOARDING)
+        db.add(OnboardingStep(client_id=client.id, step="identity_verified"))
+    db.commit()
+    manager = as_role(Role.MANAGER)
+    for path in ("/clients/", "/clients/?sort=balance&dir=desc", "/clients/?q=ugyfel&page=2",
+                 "/clients/?overdue=1&arrears=1"):
+        assert len(_list_statements(app, manager, path)) == 1, path
+
+
+def test_a_page_past_the_end_shows_the_last_page(app, db, staff, as_role):
+    for i in range(30):
+        make_client(db, f"Ügyfél {i:02d}")
+    html = as_role(Role.CLERK).get("/clients/?page=9").get_data(as_text=True)
+    assert "30 clients" in html and "Page 2 of 2" in html and "Ügyfél 29" in html
+
+
+def test_each_row_shows_what_it_did(app, db, staff, as_role):
+    late = make_client(db, "Késő Kálmán", status=ClientStatus.ONBOARDING,
+                       onboarding_due=date.today() - timedelta(days=3),
+                       coordinator_id=staff.coordinator.id, tax_id="8123456789")
+    done = make_client(db, "Kész Kata", status=ClientStatus.ONBOARDING,
+                       onboarding_due=date.today() - timedelta(days=3))
+    for step in ("identity_verified", "contract_signed", "credit_review_done",
+                 "account_opened"):
+        db.add(OnboardingStep(client_id=done.id, step=step))
+    account = Account(client_id=late.id, number="100000001", currency="EUR",
+                      limit_minor=0, opened_on=date.today())
+    db.add(account)
+    db.flush()
+    db.add(LedgerEntry(account_id=account.id, kind=EntryKind.CHARGE, amount_minor=123_456,
+                       currency="EUR", booked_on=date.today(), due_on=date.today()))
+    db.commit()
+    html = as_role(Role.COORDINATOR).get("/clients/?sort=name").get_data(as_text=True)
+    row = re.search(r'<tr class="overdue">(.*?)</tr>', html, re.S).group(1)
+    assert "Késő Kálmán" in row and "badge-overdue" in row and "Coordinator" in row
+    assert f'href="/clients/{late.id}"' in row and "8123456789" in row
+    assert re.search(rf'data-balance="{late.id}">€\xa01,234.56<', html)
+    kata = re.search(r"<tr>(?:(?!</tr>).)*Kész Kata.*?</tr>", html, re.S).group(0)
+    assert "complete" in kata and "badge-overdue" not in kata
+    assert Money(123_456, "EUR")  # the figure above is this amount in en_GB
+
+
+def test_cells_carry_their_column_header_and_headers_are_short_with_a_tooltip(app, db, staff,
+                                                                               as_role):
+    make_client(db, "Kovács Eszter", city="Eger")
+    staff.clerk.language = "hu"
+    db.commit()
+    clerk = as_role(Role.CLERK)
+    html = clerk.get("/clients/").get_data(as_text=True)
+    table = html[html.index('id="client-table"'):html.index("</table>")]
+    assert 'class="striped stack"' in html
+    cells = re.findall(r"<td([^>]*)>", table)
+    assert len(cells) == 8 and all("data-label=" in c for c in cells)
+    assert 'data-label="Település"' in table
+    assert re.search(r'<th scope="col" title="Adóazonosító / adószám">Adóazon\.</th>', table)
+    assert re.search(r'title="Ügyfélfelvétel határideje">\s*<a [^>]*>Határidő', table)
+
+
+# Person or company ---------------------------------------------------------------------------
+
+
+def _company(**overrides) -> dict:
+    data = {"kind": "company", "name": "Példa Kft.", "tax_id": "", "income_currency": "HUF",
+            "status": "prospect", "language": "hu", "registration_number": "Cg. 01 09 123456",
+            "revenue": "250 000 000", "employer": "Valahol Zrt.", "income": "sok",
+            "coordinator_id": ""}
+    data.update(overrides)
+    return data
+
+
+def test_a_company_keeps_its_registration_number_and_revenue_not_a_persons_fields(
+        app, db, staff, as_role):
+    clerk = as_role(Role.CLERK)
+    response = post(clerk, "/clients/new", _company())
+    assert response.status_code == 302  # the person's unreadable income is not even checked
+    client = db.scalar(select(Client).where(Client.name == "Példa Kft."))
+    assert client.kind is ClientKind.COMPANY
+    assert (client.registration_number, client.revenue_minor) == ("01-09-123456", 250_000_000)
+    assert (client.employer, client.income_minor) == (None, None)
+    page = clerk.get(f"/clients/{client.id}").get_data(as_text=True)
+    assert "01-09-123456" in page and "Employer" not in page
+
+
+def test_a_person_keeps_employer_and_income_not_a_companys_fields(app, db, staff, as_role):
+    clerk = as_role(Role.CLERK)
+    response = post(clerk, "/clients/new", _company(
+        kind="person", name="Minta Mónika", employer="Valahol Zrt.", income="450 000",
+        registration_number="nonsense", revenue="-5"))
+    assert response.status_code == 302
+    client = db.scalar(select(Client).where(Client.name == "Minta Mónika"))
+    assert (client.employer, client.income_minor) == ("Valahol Zrt.", 450_000)
+    assert (client.registration_number, client.revenue_minor) == (None, None)
+
+
+def test_switching_a_person_to_a_company_clears_the_persons_fields(app, db, staff, as_role):
+    person = make_client(db, "Váltó Vilmos", employer="Régi Kft.", income_minor=300_000)
+    clerk = as_role(Role.CLERK)
+    response = post(clerk, f"/clients/{person.id}/edit", _company(
+        name="Váltó Vilmos Kft.", version=str(person.version)))
+    assert response.status_code == 302
+    db.expire_all()
+    client = db.get(Client, person.id)
+    assert (client.employer, client.income_minor) == (None, None)
+    assert client.registration_number == "01-09-123456"
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("registration_number", "12-34", "Enter the company registration number as 01-09-123456."),
+    ("revenue", "-1", "Revenue cannot be negative."),
+    ("revenue", "sok", "Enter an amount"),
+])
+def test_a_companys_own_fields_are_checked(app, db, staff, as_role, field, value, message):
+    response = post(as_role(Role.CLERK), "/clients/new", _company(**{field: value}))
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+
+
+def test_the_form_marks_each_kinds_fields_and_fills_the_revenue_on_edit(app, db, staff,
+                                                                        as_role):
+    company = make_client(db, "Példa Kft.", kind=ClientKind.COMPANY,
+                          registration_number="01-09-123456", revenue_minor=250_000_000)
+    html = as_role(Role.CLERK).get(f"/clients/{company.id}/edit").get_data(as_text=True)
+    assert re.search(r'class="for-person">\s*<label for="employer"', html)
+    assert re.search(r'class="for-company">\s*<label for="registration_number"', html)
+    assert re.search(r'class="for-company">\s*<label for="revenue"', html)
+    assert 'value="250000000"' in html and 'value="01-09-123456"' in html
