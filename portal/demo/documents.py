@@ -23,7 +23,8 @@ LETTERS: list[tuple[DocType, str, str]] = [
     (DocType.CONTRACT, "Kölcsönszerződés",
      "Kölcsönszerződés\n\nAdós: {name}\nA hitel összege: {amount} Ft, futamidő 36 hónap.\n"
      "A havi törlesztőrészlet {installment} Ft, esedékes minden hónap 10. napján.\n"
-     "Az adós hitelképességét a hitelbírálat során megvizsgáltuk."),
+     "Az adós hitelképességét a hitelbírálat során megvizsgáltuk.\n"
+     "Az adós a hiteligénylésben felsorolta a meglévő hitelkártyákat és kölcsönöket."),
     (DocType.BANK_STATEMENT, "Bankszámlakivonat",
      "Bankszámlakivonat – {month}\n\nSzámlatulajdonos: {name}\nNyitó egyenleg: {amount} Ft\n"
      "Jóváírások: munkabér, {installment} Ft\nTerhelések: hitelkártya-törlesztés, "
@@ -41,7 +42,8 @@ LETTERS: list[tuple[DocType, str, str]] = [
      "Total outstanding balance: HUF {amount}."),
     (DocType.CORRESPONDENCE, "Payment plan proposal",
      "Dear {name},\n\nFollowing our call, we propose a payment plan of HUF {installment} "
-     "per month.\nPlease confirm that the schedule fits your budget.\nKind regards,\n"
+     "per month.\nYour latest bank statement shows that it fits your budget; please "
+     "confirm.\nKind regards,\n"
      "Credit Office"),
 ]
 
