@@ -35,13 +35,13 @@ class DatabaseSnapshot:
     file: str
     revision: str | None
     #: Every SHA-256 a document version of the snapshot refers to.
-    digests: dict[str, int] = field(default_factory=dict)
+    digests: set[str] = field(default_factory=set)
     row_counts: dict[str, int] = field(default_factory=dict)
     ledger_sums: list[dict[str, Any]] = field(default_factory=list)
     schema: str | None = None
 
 
-def read_contents(conn: Connection) -> tuple[str | None, dict[str, int], dict[str, int],
+def read_contents(conn: Connection) -> tuple[str | None, set[str], dict[str, int],
                                               list[dict[str, Any]]]:
     """Return the revision, referenced files, row counts and ledger sums seen by ``conn``."""
     names = set(inspect(conn).get_table_names())
@@ -50,11 +50,10 @@ def read_contents(conn: Connection) -> tuple[str | None, dict[str, int], dict[st
         revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     counts = {name: conn.execute(text(f'SELECT count(*) FROM "{name}"')).scalar_one()
               for name in sorted(names)}
-    digests: dict[str, int] = {}
-    if "document_versions" in names:
-        for sha256, size in conn.execute(text(
-                "SELECT sha256, max(size) FROM document_versions GROUP BY sha256")):
-            digests[sha256] = int(size)
+    digests: set[str] = set()
+    if "document_versions" in names:  # read from the index on sha256 alone (no row visited)
+        digests = set(conn.execute(text("SELECT DISTINCT sha256 FROM document_versions"))
+                      .scalars())
     sums = []
     if "ledger_entries" in names:
         rows = conn.execute(text(

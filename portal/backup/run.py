@@ -89,19 +89,24 @@ def take_backup(engine: Engine, storage: Storage, root: Path, *,
                 if before_files is not None and attempt == 1:
                     before_files()
                 missing: list[str] = []
+                sizes: dict[str, int] = {}
                 total = len(snap.digests)
-                for done, (sha256, size) in enumerate(sorted(snap.digests.items()), 1):
-                    if not folder.has_file(sha256):
+                for done, sha256 in enumerate(sorted(snap.digests), 1):
+                    size = folder.size_of(sha256)
+                    if size is None:
                         source = storage.path_for(sha256)
                         try:
-                            if copy_verified(source, folder.file_path(sha256), sha256,
-                                             folder.tmp, sync=False, made=made):
-                                copied += 1
-                                copied_bytes += size
-                            else:
-                                missing.append(sha256)  # damaged in the storage
+                            size = copy_verified(source, folder.file_path(sha256), sha256,
+                                                 folder.tmp, sync=False, made=made)
                         except FileNotFoundError:
-                            missing.append(sha256)
+                            size = None
+                        if size is None:
+                            missing.append(sha256)  # gone from the storage, or damaged
+                        else:
+                            copied += 1
+                            copied_bytes += size
+                    if size is not None:
+                        sizes[sha256] = size
                     if done % 100 == 0 or done == total:
                         progress("files", done, total)
                 vanished = [s for s in missing if not storage.exists(s)]
@@ -117,7 +122,7 @@ def take_backup(engine: Engine, storage: Storage, root: Path, *,
                     dialect=snap.dialect, database_file=snap.file,
                     database_sha256=sha256_of(dump), database_size=dump.stat().st_size,
                     row_counts=snap.row_counts, ledger_sums=snap.ledger_sums,
-                    files={s: n for s, n in snap.digests.items() if s not in missing},
+                    files=sizes,
                     missing=missing, schema=snap.schema)
                 final = folder.finish(partial, name, manifest)
             except BaseException:
@@ -218,8 +223,8 @@ def restore_snapshot(engine: Engine, storage: Storage, sessions: Callable[[], Se
         storage.remove(sha256)
     for done, sha256 in enumerate(sorted(keep), 1):
         if not storage.exists(sha256):
-            if not copy_verified(folder.file_path(sha256), storage.path_for(sha256), sha256,
-                                 storage.tmp, sync=False, made=made):
+            if copy_verified(folder.file_path(sha256), storage.path_for(sha256), sha256,
+                             storage.tmp, sync=False, made=made) is None:
                 raise BackupError(f"snapshot {name}: file {sha256} is damaged "
                                   "(run `portal backup --verify`)")
         if done % 100 == 0 or done == len(keep):

@@ -81,13 +81,15 @@ def write_private(path: Path, data: bytes) -> None:
 
 
 def copy_verified(source: Path, target: Path, sha256: str, tmp_dir: Path, *,
-                  sync: bool = True, made: set[Path] | None = None) -> bool:
+                  sync: bool = True, made: set[Path] | None = None) -> int | None:
     """Copy ``source`` to ``target`` (0600) through ``tmp_dir``, hashing as it goes; return
-    False (and keep nothing) when the content does not have the expected digest. Without
+    the bytes copied, or None (keeping nothing) when the content does not have the expected
+    digest. Without
     ``sync`` the caller flushes everything to disk once (``os.sync``) when done; ``made``
     remembers the folders known to exist (a copy of thousands of files saves a system call
     each)."""
     digest = hashlib.sha256()
+    size = 0
     tmp = tmp_dir / f"copy-{os.getpid()}-{secrets.token_hex(8)}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
@@ -95,12 +97,13 @@ def copy_verified(source: Path, target: Path, sha256: str, tmp_dir: Path, *,
             while chunk := src.read(CHUNK):
                 digest.update(chunk)
                 out.write(chunk)
+                size += len(chunk)
             out.flush()
             if sync:
                 os.fsync(out.fileno())
         if digest.hexdigest() != sha256:
             tmp.unlink()
-            return False
+            return None
         if made is None or target.parent not in made:
             target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             if made is not None:
@@ -109,7 +112,7 @@ def copy_verified(source: Path, target: Path, sha256: str, tmp_dir: Path, *,
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return True
+    return size
 
 
 @dataclass(frozen=True)
@@ -171,6 +174,14 @@ class BackupFolder:
 
     def has_file(self, sha256: str) -> bool:
         return self.file_path(sha256).is_file()
+
+    def size_of(self, sha256: str) -> int | None:
+        """Return the size of a stored file, None when the store lacks it (one system call,
+        no path objects: a backup asks for every file of the portal)."""
+        try:
+            return os.stat(f"{self.files}/{sha256[:2]}/{sha256[2:4]}/{sha256}").st_size
+        except FileNotFoundError:
+            return None
 
     def stored(self) -> Iterator[str]:
         """Yield the digest of every file in the store."""
@@ -364,8 +375,9 @@ def _alive(pid: int) -> bool:
 
 
 def dump_manifest(manifest: dict[str, Any]) -> bytes:
-    """Serialise a manifest (sorted keys, so the same content gives the same bytes)."""
-    return json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    """Serialise a manifest (sorted keys, so the same content gives the same bytes; one line,
+    which the C encoder writes ten times faster than an indented one for 20k files)."""
+    return json.dumps(manifest, sort_keys=True, ensure_ascii=False).encode("utf-8")
 
 
 def build_manifest(*, name: str, created_at: datetime, finished_at: datetime,
