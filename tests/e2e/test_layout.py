@@ -222,3 +222,6 @@ def test_phone_menu_opens_from_the_keyboard_with_a_visible_focus_ring(
     page.keyboard.press("Tab")
     focused = page.evaluate("() => document.activeElement.getAttribute('href')")
     assert focused == "/clients/", focused
+    page.keyboard.press("Escape")  # closes the menu, the focus back on its button
+    expect(clients).to_be_hidden()
+    assert page.evaluate("() => document.activeElement.matches('.nav-menu > summary')")

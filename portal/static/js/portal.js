@@ -178,3 +178,33 @@
     init();
   }
 })();
+
+// Header menus (<details>): Escape closes the open one and gives the focus back to its button;
+// opening one closes the others. Without JavaScript they open and close by their button alone.
+(function () {
+  "use strict";
+
+  function openMenus() {
+    return document.querySelectorAll(".portal-header details[open]");
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") { return; }
+    var menus = openMenus();
+    if (!menus.length) { return; }
+    var innermost = menus[menus.length - 1];
+    innermost.open = false;
+    var summary = innermost.querySelector("summary");
+    if (summary && summary.checkVisibility && summary.checkVisibility()) { summary.focus(); }
+  });
+
+  document.addEventListener("toggle", function (event) {
+    var opened = event.target;
+    if (!opened.open || !opened.closest || !opened.closest(".portal-header")) { return; }
+    openMenus().forEach(function (other) {
+      if (other !== opened && !other.contains(opened) && !opened.contains(other)) {
+        other.open = false;
+      }
+    });
+  }, true);
+})();
