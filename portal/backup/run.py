@@ -15,6 +15,7 @@ import importlib.metadata
 import os
 import shutil
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,7 +75,7 @@ def take_backup(engine: Engine, storage: Storage, root: Path, *,
     and trash documents at exactly that point)."""
     clock = now or (lambda: datetime.now(UTC))
     folder = BackupFolder(root)
-    with folder.locked():
+    with folder.locked(), ThreadPoolExecutor(1) as hashing:
         folder.remove_partials()
         started = clock()
         name = folder.new_name(started)
@@ -85,6 +86,10 @@ def take_backup(engine: Engine, storage: Storage, root: Path, *,
             try:
                 progress("database", 0, 1)
                 snap = database.snapshot(engine, partial)
+                dump = partial / snap.file
+                # The dump's digest is worked out beside the file copy (hashlib lets go of
+                # the interpreter lock), not after it.
+                dump_digest = hashing.submit(sha256_of, dump)
                 progress("database", 1, 1)
                 if before_files is not None and attempt == 1:
                     before_files()
@@ -112,15 +117,15 @@ def take_backup(engine: Engine, storage: Storage, root: Path, *,
                 vanished = [s for s in missing if not storage.exists(s)]
                 if vanished and attempt < ATTEMPTS:
                     # Removed after the database copy (the trash emptied): copy again.
+                    dump_digest.result()
                     shutil.rmtree(partial)
                     progress("retry", attempt, ATTEMPTS)
                     continue
-                dump = partial / snap.file
                 manifest = build_manifest(
                     name=name, created_at=started, finished_at=clock(),
                     portal_version=portal_version(), revision=snap.revision,
                     dialect=snap.dialect, database_file=snap.file,
-                    database_sha256=sha256_of(dump), database_size=dump.stat().st_size,
+                    database_sha256=dump_digest.result(), database_size=dump.stat().st_size,
                     row_counts=snap.row_counts, ledger_sums=snap.ledger_sums,
                     files=sizes,
                     missing=missing, schema=snap.schema)
