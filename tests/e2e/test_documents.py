@@ -154,7 +154,7 @@ def filed_pdf(live_app: Flask, tmp_path_factory: pytest.TempPathFactory) -> dict
     doc_id = in_db(live_app, file)
     apply_index_queue(live_app.extensions["db_sessionmaker"], live_app.extensions["search"].get(),
                       wait=True)
-    return {"id": doc_id, "title": "kártyanyilatkozat", "name": path.name, "content": content,
+    return {"id": doc_id, "title": "Kártyanyilatkozat", "name": path.name, "content": content,
             "client_id": client_id}
 
 
