@@ -102,7 +102,10 @@ class ClientForm(TracksOriginal, FlaskForm):
     language = SelectField(_l("Language of letters and decisions"),
                            choices=[SelectChoice("hu", "Magyar"), SelectChoice("en", "English")],
                            default="hu")
-    coordinator_id = SelectField(_l("Coordinator"), coerce=str, validate_choice=True)
+    #: Shown only to those who may assign: absent from a clerk's form, it means "none" here
+    #: (the service keeps the stored coordinator for them).
+    coordinator_id = SelectField(_l("Coordinator"), coerce=str, validate_choice=True,
+                                 default="")
     restricted = BooleanField(_l("Restricted: only the coordinator and managers see this client"))
     version = HiddenField()
 
