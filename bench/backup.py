@@ -129,13 +129,19 @@ def measure(docs: int, new: int, mean_kb: int, *, restore: bool = True,
 
         say(f"adding {new} documents, then the incremental backup")
         _populate(app, docs, new, mean_kb, user.id)
+        progress, seen = _stages()
         started = time.perf_counter()
-        second = take_backup(engine, storage, root)
-        second_s = time.perf_counter() - started
+        second = take_backup(engine, storage, root, progress=progress)
+        ended = time.perf_counter()
+        second_s = ended - started
+        files_at = seen.get("files", ended)
+        finishing_at = seen.get("finishing", ended)
         emit(bench="backup_incremental", docs=docs + new, new_docs=new,
              files_copied=second.copied, copied_mb=round(second.copied_bytes / 2**20, 1),
              seconds=round(second_s, 2), share_of_first=round(second_s / first_s, 4),
-             target_share=0.05)
+             target_share=0.05, seconds_database=round(files_at - started, 2),
+             seconds_files=round(finishing_at - files_at, 2),
+             seconds_manifest_and_sync=round(ended - finishing_at, 2))
 
         say("verifying the second snapshot")
         folder = BackupFolder(root)

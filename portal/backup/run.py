@@ -12,7 +12,6 @@ trashed rows are gone from it) and copies what is still missing, up to ``ATTEMPT
 from __future__ import annotations
 
 import importlib.metadata
-import os
 import shutil
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +31,7 @@ from portal.backup.store import (
     build_manifest,
     copy_verified,
     sha256_of,
+    sync_folder,
 )
 from portal.storage import Storage
 
@@ -96,6 +96,7 @@ def take_backup(engine: Engine, storage: Storage, root: Path, *,
                 missing: list[str] = []
                 sizes: dict[str, int] = {}
                 total = len(snap.digests)
+                progress("files", 0, total)
                 for done, sha256 in enumerate(sorted(snap.digests), 1):
                     size = folder.size_of(sha256)
                     if size is None:
@@ -121,6 +122,7 @@ def take_backup(engine: Engine, storage: Storage, root: Path, *,
                     shutil.rmtree(partial)
                     progress("retry", attempt, ATTEMPTS)
                     continue
+                progress("finishing", 0, 1)
                 manifest = build_manifest(
                     name=name, created_at=started, finished_at=clock(),
                     portal_version=portal_version(), revision=snap.revision,
@@ -234,7 +236,7 @@ def restore_snapshot(engine: Engine, storage: Storage, sessions: Callable[[], Se
                                   "(run `portal backup --verify`)")
         if done % 100 == 0 or done == len(keep):
             progress("files", done, len(keep))
-    os.sync()  # every restored file on disk before the portal is told it is back
+    sync_folder(storage.root)  # every restored file on disk before the portal is told so
 
     differences = []
     if upgraded_to is None:

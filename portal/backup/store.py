@@ -56,6 +56,25 @@ def private_dir(path: Path) -> Path:
     return path
 
 
+def sync_folder(path: Path) -> None:
+    """Flush the file system holding ``path`` to disk (Linux ``syncfs``: that disk only, not
+    every disk of the machine as ``sync`` does); ``sync`` where syncfs is missing."""
+    try:
+        import ctypes
+        import ctypes.util
+
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            if libc.syncfs(fd) == 0:
+                return
+        finally:
+            os.close(fd)
+    except (OSError, AttributeError):
+        pass
+    os.sync()
+
+
 def sha256_of(path: Path) -> str:
     """Return the SHA-256 of a file, read in chunks."""
     digest = hashlib.sha256()
@@ -226,7 +245,7 @@ class BackupFolder:
     def finish(self, partial: Path, name: str, manifest: dict[str, Any]) -> Path:
         """Flush what was copied to disk, write the manifest last, then give the snapshot
         its final name in one rename."""
-        os.sync()  # once for every file copied: a manifest never lists a file still in cache
+        sync_folder(self.root)  # once for every file copied: no manifest lists a cached file
         write_private(partial / MANIFEST, dump_manifest(manifest))
         final = self.snapshots / name
         os.rename(partial, final)
