@@ -23,7 +23,8 @@ LETTERS: list[tuple[DocType, str, str]] = [
     (DocType.CONTRACT, "Kölcsönszerződés",
      "Kölcsönszerződés\n\nAdós: {name}\nA hitel összege: {amount} Ft, futamidő 36 hónap.\n"
      "A havi törlesztőrészlet {installment} Ft, esedékes minden hónap 10. napján.\n"
-     "Az adós hitelképességét a hitelbírálat során megvizsgáltuk.\n"
+     "Az adós hitelképességét a hitelbírálat során megvizsgáltuk; a hitelképesség "
+     "vizsgálatának eredménye: megfelelő.\n"
      "Az adós a hiteligénylésben felsorolta a meglévő hitelkártyákat és kölcsönöket."),
     (DocType.BANK_STATEMENT, "Bankszámlakivonat",
      "Bankszámlakivonat – {month}\n\nSzámlatulajdonos: {name}\nNyitó egyenleg: {amount} Ft\n"
