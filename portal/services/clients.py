@@ -5,12 +5,16 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import date
 from enum import Enum
+from functools import lru_cache
 from typing import Any, Literal
 
 from sqlalchemy import (
+    Date,
+    Integer,
     Select,
     and_,
     asc,
+    bindparam,
     case,
     desc,
     exists,
@@ -155,17 +159,33 @@ class ClientFilter:
     page: int = 1
 
 
+#: Which clients a kind of actor sees (``_seeing``); ``me`` is the actor's user id.
+_SEEING = {
+    # No condition at all: "restricted IS 1 OR restricted IS 0" led SQLite to start a join
+    # from the restricted index and sort every row (review queue p95 127 -> see bench).
+    "all": true(),
+    "none": false(),
+    "own": or_(Client.restricted.is_(False), Client.coordinator_id == bindparam("me")),
+    "open": Client.restricted.is_(False),
+}
+
+
+def _seeing(actor: Actor) -> str:
+    if actor.user is None or actor.can(Perm.CLIENTS_SEE_ALL_RESTRICTED):
+        return "all"
+    if not actor.can(Perm.CLIENTS_VIEW):
+        return "none"
+    if actor.role is Role.COORDINATOR:
+        return "own"
+    return "open"
+
+
 def visibility(actor: Actor) -> Any:
     """Return the WHERE clause that limits clients to those ``actor`` may see."""
-    if actor.user is None or actor.can(Perm.CLIENTS_SEE_ALL_RESTRICTED):
-        # No condition at all: "restricted IS 1 OR restricted IS 0" led SQLite to start a
-        # join from the restricted index and sort every row (review queue p95 127 -> see bench).
-        return true()
-    if not actor.can(Perm.CLIENTS_VIEW):
-        return false()
-    if actor.role is Role.COORDINATOR:
+    seeing = _seeing(actor)
+    if seeing == "own":  # as _SEEING["own"], with the actor's id in place
         return or_(Client.restricted.is_(False), Client.coordinator_id == actor.user_id)
-    return Client.restricted.is_(False)
+    return _SEEING[seeing]
 
 
 def visible_clients(actor: Actor) -> Select[tuple[Client]]:
@@ -192,39 +212,59 @@ class ClientRow:
     balances: tuple[Money, ...]
 
 
-def phone_match(query: str) -> Any | None:
-    """Return a condition finding clients by phone when ``query`` is (the start of) one.
-
-    A whole valid number is compared with the stored E.164 form (indexed); a number still
-    being typed finds the stored numbers that contain its national digits.
-    """
-    e164, national = search_forms(query)
-    if e164:
-        return Client.phone_e164 == e164
-    if national:
-        return Client.phone_e164.contains(national, autoescape=True)
-    return None
+def _escape_like(text: str) -> str:
+    """Escape ``text`` for a LIKE pattern with ``ESCAPE '/'``."""
+    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
 
 
-def text_match(actor: Actor, query: str) -> Any:
-    """Return the condition of a search box: every word in the folded name, number, e-mail,
-    phone or city (or the tax ID, as far as ``actor`` may see it), or the phone number however
-    it was typed."""
-    words = []
-    for term in fold(query).split()[:8]:
-        matches = [Client.search_text.contains(term, autoescape=True)]
+@dataclass(frozen=True)
+class _Search:
+    """The shape of what a search box asks for (its values are bound parameters): per word
+    ``"text"``, ``"tax"`` (also in the tax ID, for those who see it) or ``"taxid"`` (the whole
+    tax ID typed by one who may not see it); the phone as ``"e164"``, ``"national"`` or None."""
+
+    words: tuple[str, ...]
+    phone: str | None
+
+
+def _search(actor: Actor, query: str) -> tuple[_Search, dict[str, Any]]:
+    """Return what ``query`` asks for and the values of its parameters: every word in the
+    folded name, number, e-mail, phone or city (or the tax ID, as far as ``actor`` may see it),
+    or the phone number however it was typed (the whole number, or the start of one)."""
+    words, params = [], {}
+    for i, term in enumerate(fold(query).split()[:8]):
+        params[f"w{i}"] = _escape_like(term)
         if actor.can(Perm.TAX_ID_UNMASKED):
-            matches.append(Client.tax_id.contains(term.upper(), autoescape=True))
-        else:
-            # Without the right to see tax IDs, only the whole identifier finds a client.
-            try:
-                matches.append(Client.tax_id == normalise_tax_id(term))
-            except InvalidIdentifier:
-                pass
+            words.append("tax")
+            params[f"t{i}"] = _escape_like(term.upper())
+            continue
+        try:  # without the right to see tax IDs, only the whole identifier finds a client
+            params[f"t{i}"] = normalise_tax_id(term)
+            words.append("taxid")
+        except InvalidIdentifier:
+            words.append("text")
+    e164, national = search_forms(query)
+    phone = "e164" if e164 else "national" if national else None
+    if phone:
+        params["phone"] = e164 or _escape_like(national or "")
+    return _Search(tuple(words), phone), params
+
+
+def _search_condition(search: _Search) -> Any:
+    words = []
+    for i, kind in enumerate(search.words):
+        matches = [Client.search_text.contains(bindparam(f"w{i}"), escape="/")]
+        if kind == "tax":
+            matches.append(Client.tax_id.contains(bindparam(f"t{i}"), escape="/"))
+        elif kind == "taxid":
+            matches.append(Client.tax_id == bindparam(f"t{i}"))
         words.append(or_(*matches))
-    phone = phone_match(query)
     condition = and_(*words) if words else true()
-    return or_(phone, condition) if phone is not None else condition
+    if search.phone == "e164":  # the whole number: the index finds it
+        return or_(Client.phone_e164 == bindparam("phone"), condition)
+    if search.phone == "national":  # being typed: the stored numbers containing its digits
+        return or_(Client.phone_e164.contains(bindparam("phone"), escape="/"), condition)
+    return condition
 
 
 def _client_balance(currency: str) -> Any:
@@ -247,6 +287,10 @@ _ROW_COLUMNS = (Client.id, Client.number, Client.name, Client.tax_id, Client.cit
 _EUR_BALANCE = _balance_of_client("EUR")
 
 
+#: The date the overdue filters compare with.
+_AS_OF = bindparam("as_of", type_=Date)
+
+
 def list_clients(
     db: Session, actor: Actor, flt: ClientFilter, as_of: date, per_page: int
 ) -> Page[ClientRow]:
@@ -255,33 +299,23 @@ def list_clients(
     One statement reads the page and the count: an inner SELECT filters, sorts and cuts the
     page out; the outer one adds, for those rows only, the coordinator's name, the ticked
     onboarding items and the balances, and the count of all matches as a scalar subquery
-    (evaluated once; ``count(*) OVER ()`` took SQLite three times as long).
+    (evaluated once; ``count(*) OVER ()`` took SQLite three times as long). The statement is
+    built once per shape (who sees what, which filters, which order) with every value a bound
+    parameter: building and keying it took as long as SQLite takes to run it.
     """
-    stmt = select(Client.id).where(visibility(actor))
-    if flt.q.strip():
-        stmt = stmt.where(text_match(actor, flt.q))
-    if flt.status:
-        stmt = stmt.where(Client.status == flt.status)
-    if flt.overdue_only:
-        stmt = stmt.where(
-            and_(
-                Client.status.in_(OPEN_STATUSES),
-                Client.onboarding_due < as_of,
-                _TICKED < len(STEPS),
-            )
-        )
-    if flt.arrears_only:
-        stmt = stmt.where(has_overdue_charge(as_of))
-    column = SORTS.get(flt.sort, Client.name)
-    direction = desc if flt.descending else asc
-    columns = [column] + ([_EUR_BALANCE] if flt.sort == "balance" else [])
-    order = [*(direction(c) for c in columns), Client.id]
+    search, params = _search(actor, flt.q) if flt.q.strip() else (None, {})
+    params.update(me=actor.user_id, status=flt.status, as_of=as_of)
+    page_stmt, count_stmt = _statements(
+        _seeing(actor), search, flt.status is not None, flt.overdue_only, flt.arrears_only,
+        flt.sort if flt.sort in SORTS else None, flt.descending)
     page = max(1, flt.page)
-    rows = _page_rows(db, stmt.order_by(*order), order, page, per_page)
+    rows = db.execute(page_stmt, {**params, "limit": per_page,
+                                  "offset": (page - 1) * per_page}).all()
     if not rows and page > 1:  # past the end (a filter narrowed the list): the last page
-        total = db.scalar(_count(stmt)) or 0
+        total = db.scalar(count_stmt, params) or 0
         page = max(1, -(-total // per_page))
-        rows = _page_rows(db, stmt.order_by(*order), order, page, per_page)
+        rows = db.execute(page_stmt, {**params, "limit": per_page,
+                                      "offset": (page - 1) * per_page}).all()
     last = len(_ROW_COLUMNS)  # the total follows the balances
     items = [ClientRow(row.id, row.number, row.name, row.tax_id, row.city, row.status,
                        row.restricted, row.onboarding_due, row.full_name, row.steps_done,
@@ -293,18 +327,32 @@ def list_clients(
     return Page(items, rows[0].total if rows else 0, page, per_page)
 
 
-def _count(stmt: Select) -> Select:
-    return select(func.count()).select_from(stmt.order_by(None).subquery())
-
-
-def _page_rows(db: Session, stmt: Select, order: list[Any], page: int,
-               per_page: int) -> list[Any]:
-    cut = stmt.limit(per_page).offset((page - 1) * per_page).subquery("page")
-    return list(db.execute(
-        select(*_ROW_COLUMNS, _count(stmt).scalar_subquery().label("total"))
-        .join_from(cut, Client, Client.id == cut.c.id)
-        .outerjoin(User, User.id == Client.coordinator_id)
-        .order_by(*order)))
+@lru_cache(maxsize=256)
+def _statements(seeing: str, search: _Search | None, status: bool, overdue: bool,
+                arrears: bool, sort: str | None, descending: bool) -> tuple[Select, Select]:
+    """Return the page and count statements of one shape of the list."""
+    stmt = select(Client.id).where(_SEEING[seeing])
+    if search is not None:
+        stmt = stmt.where(_search_condition(search))
+    if status:
+        stmt = stmt.where(Client.status == bindparam("status"))
+    if overdue:
+        stmt = stmt.where(and_(Client.status.in_(OPEN_STATUSES), Client.onboarding_due < _AS_OF,
+                               _TICKED < len(STEPS)))
+    if arrears:
+        stmt = stmt.where(has_overdue_charge(_AS_OF))
+    direction = desc if descending else asc
+    columns = [SORTS[sort] if sort else Client.name] + ([_EUR_BALANCE] if sort == "balance"
+                                                        else [])
+    order = [*(direction(c) for c in columns), Client.id]
+    count = select(func.count()).select_from(stmt.subquery())
+    cut = (stmt.order_by(*order).limit(bindparam("limit", type_=Integer))
+           .offset(bindparam("offset", type_=Integer)).subquery("page"))
+    page = (select(*_ROW_COLUMNS, count.scalar_subquery().label("total"))
+            .join_from(cut, Client, Client.id == cut.c.id)
+            .outerjoin(User, User.id == Client.coordinator_id)
+            .order_by(*order))
+    return page, count
 
 
 def get_client(db: Session, actor: Actor, client_id: int, *, audit_read: bool = True) -> Client:

@@ -97,3 +97,24 @@ def test_migration_0011_fills_the_e164_numbers_of_existing_clients(tmp_path):
     assert rows == [(1, "+36205380348"), (2, None), (3, None)]
     assert any(row[1] == "ix_clients_phone_e164" for row in indexes)
     engine.dispose()
+
+
+def test_like_wildcards_typed_in_the_search_are_taken_literally(app, db, staff):
+    make_client(db, "Alfa_Béta")
+    make_client(db, "AlfaxBéta")
+    make_client(db, "Száz% Kft.")
+    make_client(db, "Százegy Kft.")
+    actor = Actor(staff.manager)  # also searches the tax IDs (unmasked)
+    assert [r.name for r in _page(db, actor, q="alfa_b").items] == ["Alfa_Béta"]
+    assert [r.name for r in _page(db, actor, q="száz%").items] == ["Száz% Kft."]
+    assert [r.name for r in _page(db, Actor(staff.clerk), q="alfa_b").items] == ["Alfa_Béta"]
+
+
+def test_the_same_shape_of_list_reuses_its_statement_with_other_values(app, db, staff):
+    make_client(db, "Kovács Eszter", coordinator_id=staff.coordinator.id, restricted=True)
+    make_client(db, "Nagy Péter", coordinator_id=staff.coordinator2.id, restricted=True)
+    mine = _page(db, Actor(staff.coordinator), q="kovacs")
+    theirs = _page(db, Actor(staff.coordinator2), q="nagy")
+    assert [r.name for r in mine.items] == ["Kovács Eszter"]
+    assert [r.name for r in theirs.items] == ["Nagy Péter"]
+    assert _page(db, Actor(staff.coordinator), q="nagy").total == 0
