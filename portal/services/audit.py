@@ -74,8 +74,12 @@ def search_events(
 ) -> Page[AuditEvent]:
     """Return audit events matching the filters, newest first; dates are days in ``tz``."""
     stmt = select(AuditEvent)
-    if actor_name:
-        stmt = stmt.where(AuditEvent.actor == actor_name.strip().lower())
+    if actor_name.strip():
+        # A username as typed, or a part of a full name (the log shows full names).
+        named = select(User.id).where(User.full_name.icontains(actor_name.strip(),
+                                                               autoescape=True))
+        stmt = stmt.where(or_(AuditEvent.actor == actor_name.strip().lower(),
+                              AuditEvent.user_id.in_(named)))
     if action:
         stmt = stmt.where(AuditEvent.action.startswith(action.strip()))
     if object_text:

@@ -475,3 +475,13 @@ def test_policy_reviews_and_throttling_read_as_words(app):
         assert _words(throttled) == ("Unknown user", "Failed login as “nobody”", "",
                                      "Refused: too many attempts: yes"
                                      " Next try allowed after: 42 seconds")
+
+
+def test_the_user_filter_takes_a_username_or_part_of_a_full_name(app, db, staff, as_role):
+    _name_staff(db, staff)
+    as_role(Role.CLERK)
+    manager = as_role(Role.MANAGER)
+    for typed in ("clerk", "Tóth", "tamás"[:3]):
+        who = {row[1] for row in _cells(_table(manager, f"?user={typed}"))}
+        assert who == {"Tóth Tamás (clerk)"}, typed
+    assert _cells(_table(manager, "?user=50%")) == [["No event matches these filters."]]
