@@ -315,39 +315,42 @@ def aging(open_items: Iterable[OpenItem], as_of: date, currency: str = "HUF") ->
 AGING_EDGES = (1, 31, 61, 91)
 
 
-def open_up_to(debits_due_by: int, credits: int) -> int:
-    """Return what is still open of the debits due by some day, in minor units.
+def open_up_to(balance: int, debits_due_after: int) -> int:
+    """Return what is still open of an account's debits due by some day, in minor units.
 
-    Credits pay the debits oldest due first, whenever either was booked, so the debits due by
-    a day take the credits before any later debit does: of ``debits_due_by`` (their sum), what
-    the account's ``credits`` (all of them) leave open is ``max(0, debits_due_by − credits)``.
-    With ``debits_due_by`` the sum of all debits this is the open total.
+    Credits pay the debits oldest due first, whenever either was booked, so the debits due
+    after the day are the last to be paid: what is open of those due by the day is the
+    balance less the later ones, ``max(0, balance − debits due after the day)``. (With
+    ``C`` the credits and ``S`` the debits, the open part of those due by the day is
+    ``max(0, S(by the day) − C)``, and ``S(by the day) − C = balance − S(after the day)``.)
+    With nothing due after the day it is the open total, ``max(0, balance)``.
     """
-    return max(0, debits_due_by - credits)
+    return max(0, balance - debits_due_after)
 
 
-def aging_of_sums(debits: int, debits_due_by: Sequence[int], credits: int,
-                  currency: str = "HUF") -> Aging:
-    """Return one account's aging from four sums, without allocating entry by entry.
+def aging_of_balance(balance: int, debits_due_after: Sequence[int],
+                     currency: str = "HUF") -> Aging:
+    """Return one account's aging from its balance and the sums of its debits due after each
+    bucket edge, without allocating entry by entry.
 
-    ``debits`` is the sum of its debits; ``debits_due_by[i]`` the sum of those due on or before
-    ``as_of − AGING_EDGES[i]`` days (1, 31, 61 and 91 days past due or more); ``credits`` the
-    sum of its credits. With ``open(x) = open_up_to(x, credits)``::
+    ``debits_due_after[i]`` is the sum of the debits due after ``as_of − AGING_EDGES[i]``
+    days (the edges 1, 31, 61 and 91 days past due). With ``open(x) = open_up_to(balance, x)``::
 
-        over 90 = open(due by −91)              61–90 = open(due by −61) − open(due by −91)
-        31–60   = open(due by −31) − open(due by −61)
-        1–30    = open(due by −1) − open(due by −31)
-        current = open(all debits) − open(due by −1)
+        over 90 = open(after −91)              61–90 = open(after −61) − open(after −91)
+        31–60   = open(after −31) − open(after −61)
+        1–30    = open(after −1) − open(after −31)
+        current = open(nothing) − open(after −1)
 
-    This equals ``aging(allocate_entries(...).open_items, as_of)``; the reports compute the
-    sums in SQL, one pass over the book, and apply this per account.
+    This equals ``aging(allocate_entries(...).open_items, as_of)``. The debits due after the
+    edges are the recent ones, so the reports read them through the index on the due date
+    and take the balance from the account.
 
-    >>> aging_of_sums(10_000, [6_000, 6_000, 2_000, 0], 3_000).days_31_60
+    >>> aging_of_balance(7_000, [4_000, 4_000, 8_000, 8_000]).days_31_60
     Money(minor=3000, currency='HUF')
     """
-    if len(debits_due_by) != len(AGING_EDGES):
+    if len(debits_due_after) != len(AGING_EDGES):
         raise ValueError("one sum per aging edge")
-    opened = [open_up_to(debits, credits)] + [open_up_to(s, credits) for s in debits_due_by]
+    opened = [open_up_to(balance, 0)] + [open_up_to(balance, s) for s in debits_due_after]
     parts = [opened[i] - opened[i + 1] for i in range(len(AGING_EDGES))] + [opened[-1]]
     return Aging(*(Money(p, currency) for p in parts))
 

@@ -92,6 +92,9 @@ class LedgerEntry(Base):
         #: Covers the sums over the whole book (balances, aging, KPIs): no row lookups.
         Index("ix_ledger_entries_account_totals", "account_id", "currency", "kind",
               "booked_on", "due_on", "amount_minor"),
+        #: Covers the sums by month (KPIs): read in order of the day booked, from the first.
+        Index("ix_ledger_entries_currency_booked", "currency", "booked_on", "kind",
+              "account_id", "amount_minor"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -18,8 +18,11 @@ from datetime import date, timedelta
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, and_, case, cast, exists, extract, func, or_, select
+from sqlalchemy import BigInteger, String, and_, case, cast, exists, func, or_, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.elements import True_
+from sqlalchemy.sql.functions import FunctionElement
 
 from portal.domain import ledger as books
 from portal.domain.ledger import EntryKind
@@ -67,96 +70,158 @@ def _positive(value: Any) -> Any:
 
 
 def _visible_accounts(actor: Actor) -> Any:
-    return select(Account.id).join(Client, Client.id == Account.client_id).where(
-        visibility(actor))
+    """Return a SELECT of the ids of the accounts the actor may see; None: every account."""
+    condition = visibility(actor)
+    if isinstance(condition, True_):
+        return None
+    return select(Account.id).join(Client, Client.id == Account.client_id).where(condition)
 
 
-# One pass over the book -----------------------------------------------------------------------
+def _visible_condition(entry: Any, actor: Actor) -> list[Any]:
+    visible = _visible_accounts(actor)
+    return [] if visible is None else [entry.account_id.in_(visible)]
+
+
+class YearMonth(FunctionElement):
+    """A date's year and month as text, ``2026-11``: cheaper than two EXTRACTs per row."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(YearMonth)
+def _year_month(element: YearMonth, compiler: Any, **kw: Any) -> str:
+    return f"to_char({compiler.process(element.clauses, **kw)}, 'YYYY-MM')"
+
+
+@compiles(YearMonth, "sqlite")
+def _year_month_sqlite(element: YearMonth, compiler: Any, **kw: Any) -> str:
+    return f"substr({compiler.process(element.clauses, **kw)}, 1, 7)"  # dates are ISO text
+
+
+# Sums over the book ---------------------------------------------------------------------------
 #
-# A report sums entries under conditions ("debits due by D − 31 that count as of D"). Reversals
-# are few, so instead of asking of each of a million entries whether a reversal cancels it, a
-# report sums every entry that is not itself a reversal and then takes back the entries that
-# reversals cancel, from the few reversal rows. A cancelled entry stops counting from the later
-# of its own and its reversal's booking day: ``since`` below. Both halves are grouped by
-# account in one scan of the covering index; the accounts' figures are then combined per
-# client (or for the whole book) in SQL.
+# Reversals are few, so instead of asking of each of a million entries whether a reversal
+# cancels it, a sum runs over every entry that is not itself a reversal and then takes back the
+# entries that reversals cancel, fetched by id from the few reversal rows. A cancelled entry
+# stops counting from the later of its own and its reversal's booking day: ``since`` below.
+#
+# The aging needs only two things per account (``books.aging_of_balance``): its balance, and
+# its debits due after the bucket edges, which are the recent ones and are read through the
+# index on the due date. As of today the balance is the stored one (``Account.balance_minor``,
+# kept by the database); as of a past day it is one pass over the covering index.
 
 #: A condition on an entry row: (entry alias, the day from which it counts) -> SQL condition.
 Condition = Callable[[Any, Any], Any]
+Sums = dict[str, tuple[Condition, Callable[[Any], Any]]]
 
 
-def _account_sums(actor: Actor, currency: str, until: date,
-                  sums: dict[str, tuple[Condition, Callable[[Any], Any]]]) -> Any:
-    """Return a subquery of one row per visible account with ``client_id`` and each named sum.
+def _reversed(currency: str, until: date) -> Any:
+    """Return the ids of the entries that reversals booked by ``until`` cancel.
+
+    Read from the reversal rows through the index on ``reverses_id`` (a few thousand in a
+    million), and used as ``id IN (...)``: the database then fetches just those entries.
+    """
+    reversal = aliased(LedgerEntry)
+    return select(reversal.reverses_id).where(
+        reversal.reverses_id > 0,  # a range the index serves (IS NOT NULL scans the table)
+        _unindexed(reversal.currency) == currency, _unindexed(reversal.booked_on) <= until)
+
+
+def _unindexed(column: Any) -> Any:
+    """Return the column wrapped so that the database does not pick an index for a condition
+    on it: the condition is a filter on rows found another way (by id, by ``reverses_id``)."""
+    return func.coalesce(column, column)
+
+
+def _reversed_on(target: Any) -> Any:
+    """Return the day the reversal of ``target`` was booked (an index lookup per row)."""
+    reversal = aliased(LedgerEntry)
+    return (select(reversal.booked_on).where(reversal.reverses_id == target.id)
+            .scalar_subquery())
+
+
+def _since(target: Any) -> Any:
+    """Return the day from which a cancelled entry no longer counts."""
+    return case((_reversed_on(target) > target.booked_on, _reversed_on(target)),
+                else_=target.booked_on)
+
+
+def _per_account(currency: str, until: date, sums: Sums,
+                 where: Callable[[Any], Any] | None = None) -> Any:
+    """Return a subquery of one row per account with each named sum.
 
     ``sums`` maps a name to (condition, value): the sum of ``value(entry)`` over the entries
     that meet ``condition(entry, since)``, reversed entries left out from the day their
-    reversal is booked. Only entries booked by ``until`` are read.
+    reversal is booked. Only entries booked by ``until`` (and meeting ``where``) are read.
     """
+    extra = (lambda entry: [where(entry)]) if where else (lambda entry: [])
+    # The conditions on currency and day only filter the rows: found by id with ``where``,
+    # else by a scan of the covering index in account order (no sort for the grouping).
     kept = select(_E.account_id.label("account_id"), *(
         func.sum(case((condition(_E, _E.booked_on), value(_E)), else_=0)).label(name)
         for name, (condition, value) in sums.items()
-    )).where(_E.currency == currency, _E.booked_on <= until,
-             _E.kind != EntryKind.REVERSAL).group_by(_E.account_id).subquery()
-    reversal, target = aliased(LedgerEntry), aliased(LedgerEntry)
-    since = case((reversal.booked_on > target.booked_on, reversal.booked_on),
-                 else_=target.booked_on)
+    )).where(_unindexed(_E.currency) == currency, _unindexed(_E.booked_on) <= until,
+             _E.kind != EntryKind.REVERSAL, *extra(_E)).group_by(_E.account_id).subquery()
+    target = aliased(LedgerEntry)
     taken = select(target.account_id.label("account_id"), *(
-        func.sum(case((condition(target, since), value(target)), else_=0)).label(name)
+        func.sum(case((condition(target, _since(target)), value(target)), else_=0)).label(name)
         for name, (condition, value) in sums.items()
-    )).select_from(reversal).join(target, target.id == reversal.reverses_id).where(
-        reversal.reverses_id.is_not(None), reversal.currency == currency,
-        reversal.booked_on <= until, target.booked_on <= until,
-    ).group_by(target.account_id).subquery()
-    return (select(Account.client_id.label("client_id"), *(
+    )).where(target.id.in_(_reversed(currency, until)), _unindexed(target.booked_on) <= until,
+             *extra(target)).group_by(target.account_id).subquery()
+    return (select(kept.c.account_id, *(
         (kept.c[name] - func.coalesce(taken.c[name], 0)).label(name) for name in sums))
-        .select_from(kept).join(Account, Account.id == kept.c.account_id)
-        .join(Client, Client.id == Account.client_id)
-        .outerjoin(taken, taken.c.account_id == kept.c.account_id)
-        .where(visibility(actor)).subquery())
+        .select_from(kept).outerjoin(taken, taken.c.account_id == kept.c.account_id)
+        .subquery())
 
 
 def _counts(as_of: date) -> Condition:
     return lambda entry, since: since <= as_of
 
 
-def _debit_due_by(as_of: date, day: date | None) -> Condition:
-    def condition(entry: Any, since: Any) -> Any:
-        parts = [since <= as_of, _is_debit(entry)]
-        if day is not None:
-            parts.append(func.coalesce(entry.due_on, entry.booked_on) <= day)
-        return and_(*parts)
-    return condition
+def _balances(actor: Actor, currency: str, as_of: date, today: date | None) -> Any:
+    """Return a subquery of (account_id, client_id, balance) of the visible accounts as of a
+    day: the stored balances when ``as_of`` is ``today`` or later (nothing is ever booked
+    after today), else summed from the entries."""
+    if today is not None and as_of >= today:
+        return (select(Account.id.label("account_id"), Account.client_id.label("client_id"),
+                       Account.balance_minor.label("balance"))
+                .join(Client, Client.id == Account.client_id)
+                .where(visibility(actor), Account.currency == currency).subquery())
+    sums = _per_account(currency, as_of, {"balance": (_counts(as_of), _signed)})
+    return (select(sums.c.account_id, Account.client_id.label("client_id"), sums.c.balance)
+            .join(Account, Account.id == sums.c.account_id)
+            .join(Client, Client.id == Account.client_id)
+            .where(visibility(actor)).subquery())
 
 
-def _credit(as_of: date) -> Condition:
-    return lambda entry, since: and_(since <= as_of, _is_credit(entry))
+def _due_after_sums(as_of: date, days: list[date]) -> Sums:
+    """Return the sums ``after_0``, ``after_1``, ...: the debits counting as of ``as_of`` that
+    fall due after each of ``days``."""
+    return {f"after_{i}": ((lambda entry, since, day=day: and_(
+        since <= as_of, _is_debit(entry), entry.due_on > day)), _amount)
+        for i, day in enumerate(days)}
+
+
+def _debits_due_after(currency: str, as_of: date, days: list[date]) -> Any:
+    """Return a subquery of (account_id, after_0, after_1, ...) (``_due_after_sums``) read
+    through the index on the due date: only debits carry one (the database refuses a debit
+    without), and those due after a recent day are few."""
+    # As ``id IN (...)``: the ids come from the index on the due date alone, and the rows are
+    # fetched by id (asked for directly, SQLite would scan the covering index in account order).
+    due = aliased(LedgerEntry)
+    recent = select(due.id).where(due.due_on > min(days))
+    return _per_account(currency, as_of, _due_after_sums(as_of, days),
+                        where=lambda entry: entry.id.in_(recent))
 
 
 def _amount(entry: Any) -> Any:
     return entry.amount_minor
 
 
-def _size(entry: Any) -> Any:
-    return func.abs(entry.amount_minor)
-
-
-def _aging_sums(as_of: date) -> dict[str, tuple[Condition, Callable[[Any], Any]]]:
-    """Return the sums ``books.aging_of_sums`` needs as of a day."""
-    sums = {"debits": (_debit_due_by(as_of, None), _amount),
-            "credits": (_credit(as_of), _size)}
-    for edge in books.AGING_EDGES:
-        sums[f"due_{edge}"] = (_debit_due_by(as_of, as_of - timedelta(days=edge)), _amount)
-    return sums
-
-
-def _aging_columns(accounts: Any) -> list[Any]:
-    """Return the five bucket sums (``books.aging_of_sums``, per account, then summed)."""
-    credits = accounts.c.credits
-    opened = [_positive(accounts.c.debits - credits)] + [
-        _positive(accounts.c[f"due_{edge}"] - credits) for edge in books.AGING_EDGES]
-    parts = [opened[i] - opened[i + 1] for i in range(len(books.AGING_EDGES))] + [opened[-1]]
-    return [cast(func.sum(part), BigInteger) for part in parts]
+def _open_up_to(balance: Any, later: Any) -> Any:
+    """``books.open_up_to`` in SQL: what is open of the debits due by a day."""
+    return _positive(balance - func.coalesce(later, 0))
 
 
 # Aging ---------------------------------------------------------------------------------------
@@ -178,22 +243,39 @@ class AgingReport:
     total: books.Aging
 
 
-def aging_report(db: Session, actor: Actor, as_of: date, currency: str) -> AgingReport:
+def aging_report(db: Session, actor: Actor, as_of: date, currency: str, *,
+                 today: date | None = None) -> AgingReport:
     """Return the open receivables by days past due as of a day, per client and in total.
 
     Buckets: current (not yet due, due today included), 1–30, 31–60, 61–90 and over 90 days
     past due. Clients with nothing open are left out. Credits pay the oldest debits first
-    (``books.allocate``); per account the buckets follow from four sums
-    (``books.aging_of_sums``), so the report reads the book once without allocating.
+    (``books.allocate``); per account the buckets follow from its balance and its debits due
+    after each bucket edge (``books.aging_of_balance``), without allocating entry by entry.
+    Pass ``today`` to let a report as of today use the stored balances.
     """
     authz.require(actor, Perm.REPORTS_VIEW)
     Money(0, currency)  # an unsupported currency raises here
-    accounts = _account_sums(actor, currency, as_of, _aging_sums(as_of))
-    buckets = _aging_columns(accounts)
-    stmt = (select(Client.id, Client.name, Client.number, *buckets)
-            .join(accounts, accounts.c.client_id == Client.id)
+    edges = [as_of - timedelta(days=edge) for edge in books.AGING_EDGES]
+    after = [f"after_{i}" for i in range(len(edges))]
+    if today is not None and as_of >= today:  # the stored balances and the recent debits
+        later = _debits_due_after(currency, as_of, edges)
+        accounts = (select(Account.client_id, Account.balance_minor.label("balance"),
+                           *(later.c[name] for name in after))
+                    .outerjoin(later, later.c.account_id == Account.id)
+                    .where(Account.currency == currency).subquery())
+    else:  # as of a past day: the balance and the later debits in one pass over the book
+        sums = _per_account(currency, as_of, {"balance": (_counts(as_of), _signed)}
+                            | _due_after_sums(as_of, edges))
+        accounts = (select(Account.client_id, sums.c.balance, *(sums.c[name] for name in after))
+                    .join(Account, Account.id == sums.c.account_id).subquery())
+    balance = accounts.c.balance
+    opened = [_positive(balance)] + [_open_up_to(balance, accounts.c[name]) for name in after]
+    parts = [opened[i] - opened[i + 1] for i in range(len(edges))] + [opened[-1]]
+    stmt = (select(Client.id, Client.name, Client.number,
+                   *(cast(func.sum(part), BigInteger) for part in parts))
+            .join(accounts, accounts.c.client_id == Client.id).where(visibility(actor))
             .group_by(Client.id, Client.name, Client.number)
-            .having(func.sum(_positive(accounts.c.debits - accounts.c.credits)) > 0)
+            .having(func.sum(_positive(balance)) > 0)
             .order_by(Client.name, Client.id))
     rows = [AgingRow(r[0], r[1], r[2], books.Aging(*(Money(_int(v), currency) for v in r[3:])))
             for r in db.execute(stmt)]
@@ -204,10 +286,11 @@ def aging_report(db: Session, actor: Actor, as_of: date, currency: str) -> Aging
 # Balances and sales --------------------------------------------------------------------------
 
 
-def receivable(db: Session, actor: Actor, as_of: date, currency: str) -> Money:
+def receivable(db: Session, actor: Actor, as_of: date, currency: str, *,
+               today: date | None = None) -> Money:
     """Return the sum of the visible accounts' balances as of a day (net of write-offs)."""
-    accounts = _account_sums(actor, currency, as_of, {"balance": (_counts(as_of), _signed)})
-    return Money(_int(db.scalar(select(cast(func.sum(accounts.c.balance), BigInteger)))),
+    balances = _balances(actor, currency, as_of, today)
+    return Money(_int(db.scalar(select(cast(func.sum(balances.c.balance), BigInteger)))),
                  currency)
 
 
@@ -222,34 +305,39 @@ def _months(first: tuple[int, int], last: tuple[int, int]) -> list[tuple[int, in
 #: Totals by (year, month, kind, booked on or after the split day).
 MonthSums = dict[tuple[int, int, EntryKind, bool], int]
 
+#: Every kind but reversals (a reversal's effect is its target's, taken back).
+_BOOKED_KINDS = [k for k in EntryKind if k is not EntryKind.REVERSAL]
 
-def _by_month(db: Session, actor: Actor, currency: str, kinds: list[EntryKind], first: date,
-              end: date, split: date) -> MonthSums:
-    """Return the totals of entries of ``kinds`` booked from ``first`` to ``end`` per month and
-    kind, apart for those booked before ``split`` (entries counting as of ``end``: those
-    reversed by then are taken back)."""
-    result: MonthSums = {}
-    reversal, target = aliased(LedgerEntry), aliased(LedgerEntry)
-    for entry, sign, where in (
-        (_E, 1, [_E.kind.in_(kinds)]),
-        (target, -1, [reversal.reverses_id.is_not(None), reversal.booked_on <= end,
-                      target.kind.in_(kinds)]),
-    ):
-        year = cast(extract("year", entry.booked_on), Integer)
-        month = cast(extract("month", entry.booked_on), Integer)
-        later = case((entry.booked_on >= split, 1), else_=0)
-        stmt = select(year, month, entry.kind, later,
-                      cast(func.sum(entry.amount_minor), BigInteger))
-        if entry is target:
-            stmt = stmt.select_from(reversal).join(target, target.id == reversal.reverses_id)
-        stmt = (stmt.where(*where, entry.currency == currency, entry.booked_on >= first,
-                           entry.booked_on <= end,
-                           entry.account_id.in_(_visible_accounts(actor)))
-                .group_by(year, month, entry.kind, later))
-        for y, m, kind, flag, total in db.execute(stmt):
-            key = (int(y), int(m), EntryKind(kind), bool(flag))
-            result[key] = result.get(key, 0) + sign * _int(total)
-    return result
+
+def _by_month(db: Session, actor: Actor, currency: str, first: date, end: date,
+              split: date) -> tuple[MonthSums, MonthSums]:
+    """Return the totals of entries booked from ``first`` to ``end`` per month and kind, apart
+    for those booked before ``split``: (all of them, those of them that reversals booked by
+    ``end`` cancel). What counts as of ``end`` is the first less the second."""
+    results: list[MonthSums] = []
+    target = aliased(LedgerEntry)
+    for entry, where in ((_E, [_E.kind != EntryKind.REVERSAL]),
+                         (target, [target.id.in_(_reversed(currency, end))])):
+        # By day first, in the order of the index on (currency, booked on, kind): no sort of
+        # the entries; then the few hundred days by month.
+        plain = (lambda column: column) if entry is _E else _unindexed
+        days = (select(entry.booked_on.label("day"), entry.kind.label("kind"),
+                       func.sum(entry.amount_minor).label("total"))
+                .where(*where, *_visible_condition(entry, actor),
+                       plain(entry.currency) == currency, plain(entry.booked_on) >= first,
+                       plain(entry.booked_on) <= end)
+                .group_by(entry.booked_on, entry.kind).subquery())
+        month = YearMonth(days.c.day)
+        later = case((days.c.day >= split, 1), else_=0)
+        stmt = (select(month, days.c.kind, later, cast(func.sum(days.c.total), BigInteger))
+                .group_by(month, days.c.kind, later))
+        results.append({(int(ym[:4]), int(ym[5:7]), EntryKind(kind), bool(flag)): _int(total)
+                        for ym, kind, flag, total in db.execute(stmt)})
+    return results[0], results[1]
+
+
+def _net(booked: MonthSums, cancelled: MonthSums) -> MonthSums:
+    return {key: booked.get(key, 0) - cancelled.get(key, 0) for key in {*booked, *cancelled}}
 
 
 def _month_total(found: MonthSums, year: int, month: int, kinds: tuple[EntryKind, ...],
@@ -288,7 +376,7 @@ def _dso(as_of: date, months: int, currency: str, ar: Money, found: MonthSums) -
 
 
 def dso_report(db: Session, actor: Actor, as_of: date, months: int = 12,
-               currency: str = "HUF") -> DsoReport:
+               currency: str = "HUF", *, today: date | None = None) -> DsoReport:
     """Return DSO as of D by the countback method and the simple ``AR / sales × days``.
 
     AR is the sum of balances as of D (write-offs already subtracted). Credit sales are the
@@ -297,9 +385,9 @@ def dso_report(db: Session, actor: Actor, as_of: date, months: int = 12,
     """
     authz.require(actor, Perm.REPORTS_VIEW)
     start = _month_start(as_of, months - 1)
-    found = _by_month(db, actor, currency, [EntryKind.CHARGE, EntryKind.FEE], start, as_of,
-                      start)
-    return _dso(as_of, months, currency, receivable(db, actor, as_of, currency), found)
+    found = _net(*_by_month(db, actor, currency, start, as_of, start))
+    return _dso(as_of, months, currency,
+                receivable(db, actor, as_of, currency, today=today), found)
 
 
 # Period KPIs ---------------------------------------------------------------------------------
@@ -330,26 +418,33 @@ class PeriodReport:
 
 
 _PERIOD_KINDS = [EntryKind.CHARGE, EntryKind.FEE, EntryKind.WRITE_OFF, EntryKind.RECOVERY]
+#: How each kind's total moves the balance (adjustments carry their own sign).
+_DIRECTION = {EntryKind.CHARGE: 1, EntryKind.FEE: 1, EntryKind.ADJUSTMENT: 1,
+              EntryKind.PAYMENT: -1, EntryKind.WRITE_OFF: -1, EntryKind.RECOVERY: 0}
 
 
-def _closing(db: Session, actor: Actor, start: date, end: date,
-             currency: str) -> tuple[Money, Money, Money]:
-    """Return opening AR (end of the day before ``start``), closing AR and closing current AR
-    (the open debits not yet due at ``end``), from one pass over the book."""
-    before = start - timedelta(days=1)
-    accounts = _account_sums(actor, currency, end, {
-        "opening": (_counts(before), _signed),
-        "closing": (_counts(end), _signed),
-        "debits": (_debit_due_by(end, None), _amount),
-        "overdue": (_debit_due_by(end, end - timedelta(days=1)), _amount),
-        "credits": (_credit(end), _size),
-    })
-    credits = accounts.c.credits
-    current = _positive(accounts.c.debits - credits) - _positive(accounts.c.overdue - credits)
-    row = db.execute(select(cast(func.sum(accounts.c.opening), BigInteger),
-                            cast(func.sum(accounts.c.closing), BigInteger),
-                            cast(func.sum(current), BigInteger))).one()
-    return tuple(Money(_int(v), currency) for v in row)  # type: ignore[return-value]
+def _closing(db: Session, actor: Actor, end: date, currency: str,
+             today: date | None) -> tuple[int, int]:
+    """Return closing AR and closing current AR (the open debits not yet due at ``end``)."""
+    balances = _balances(actor, currency, end, today)
+    later = _debits_due_after(currency, end, [end - timedelta(days=1)])
+    balance = balances.c.balance
+    current = _positive(balance) - _open_up_to(balance, later.c.after_0)
+    row = db.execute(select(cast(func.sum(balance), BigInteger),
+                            cast(func.sum(current), BigInteger))
+                     .select_from(balances)
+                     .outerjoin(later, later.c.account_id == balances.c.account_id)).one()
+    return _int(row[0]), _int(row[1])
+
+
+def _cancelled_in(db: Session, actor: Actor, currency: str, start: date, end: date) -> int:
+    """Return the balance effect of the entries whose cancellation took effect in the period
+    (their ``since`` from ``start`` to ``end``): they count at its start, not at its end."""
+    target = aliased(LedgerEntry)
+    since = _since(target)
+    return _int(db.scalar(select(cast(func.sum(_signed(target)), BigInteger)).where(
+        target.id.in_(_reversed(currency, end)), _unindexed(target.currency) == currency,
+        since >= start, since <= end, *_visible_condition(target, actor))))
 
 
 def _period(start: date, end: date, currency: str, found: MonthSums, opening: Money,
@@ -376,7 +471,7 @@ def _period(start: date, end: date, currency: str, found: MonthSums, opening: Mo
 
 
 def period_report(db: Session, actor: Actor, start: date, end: date,
-                  currency: str = "HUF") -> PeriodReport:
+                  currency: str = "HUF", *, today: date | None = None) -> PeriodReport:
     """Return CEI, the bad-debt ratio and write-offs and recoveries by month for a period.
 
     ``CEI = (opening AR + credit sales − closing total AR) /
@@ -385,21 +480,33 @@ def period_report(db: Session, actor: Actor, start: date, end: date,
     the open debits not yet due at ``end``; credit sales are charges and fees booked in the
     period. ``bad-debt ratio = write-offs / credit sales × 100``. Entries count as of ``end``.
     """
-    return kpi_report(db, actor, start, end, currency, dso_months=0)[0]
+    return kpi_report(db, actor, start, end, currency, dso_months=0, today=today)[0]
 
 
 def kpi_report(db: Session, actor: Actor, start: date, end: date, currency: str = "HUF",
-               dso_months: int = 12) -> tuple[PeriodReport, DsoReport | None]:
+               dso_months: int = 12, *,
+               today: date | None = None) -> tuple[PeriodReport, DsoReport | None]:
     """Return the period report and the DSO as of its end (over ``dso_months`` months; none
-    with 0) from two passes over the book: one for the balances, one for the monthly sums."""
+    with 0) from one pass over the book by month, the closing balances (stored ones when the
+    period ends today) and the recent debits.
+
+    Opening AR is closing AR less what the period moved: the entries booked in it, and the
+    cancellations that took effect in it (``_cancelled_in``).
+    """
     authz.require(actor, Perm.REPORTS_VIEW)
     if end < start:
         raise ValueError("the period ends before it starts")
+    Money(0, currency)  # an unsupported currency raises here
     first = min(start, _month_start(end, dso_months - 1)) if dso_months else start
-    found = _by_month(db, actor, currency, _PERIOD_KINDS, first, end, start)
-    opening, closing, current = _closing(db, actor, start, end, currency)
-    period = _period(start, end, currency, found, opening, closing, current)
-    dso = _dso(end, dso_months, currency, closing, found) if dso_months else None
+    booked, cancelled = _by_month(db, actor, currency, first, end, start)
+    closing, current = _closing(db, actor, end, currency, today)
+    moved = sum(_DIRECTION[kind] * total for (_, _, kind, later), total in booked.items()
+                if later) - _cancelled_in(db, actor, currency, start, end)
+    found = _net(booked, cancelled)
+    period = _period(start, end, currency, found, Money(closing - moved, currency),
+                     Money(closing, currency), Money(current, currency))
+    dso = _dso(end, dso_months, currency, Money(closing, currency), found) \
+        if dso_months else None
     return period, dso
 
 

@@ -18,7 +18,7 @@ from portal.domain.ledger import (
     LedgerError,
     OpenItem,
     aging,
-    aging_of_sums,
+    aging_of_balance,
     allocate,
     allocate_entries,
     bad_debt_ratio,
@@ -268,23 +268,24 @@ def test_bucket_edges(days_past_due, index):
 
 
 @given(ledgers(), st.integers(-60, 400))
-def test_aging_from_four_sums_equals_aging_after_allocation(ledger, offset):
-    """The reports' one-pass formula gives what allocating entry by entry gives."""
+def test_aging_from_the_balance_and_later_debits_equals_aging_after_allocation(ledger, offset):
+    """The reports' formula gives what allocating entry by entry gives."""
     charges, payments = ledger
     entries = [*charges, *payments]
     as_of = date(2026, 1, 1) + timedelta(days=offset)
     expected = aging(allocate_entries(entries).open_items, as_of)
-    debits = [e for e in entries if e.is_debit]
-    due_by = [sum(e.amount.minor for e in debits if e.due <= as_of - timedelta(days=edge))
-              for edge in AGING_EDGES]
-    credits = sum(abs(e.amount.minor) for e in entries if e.is_credit)
-    assert aging_of_sums(sum(e.amount.minor for e in debits), due_by, credits) == expected
+    later = [sum(e.amount.minor for e in entries
+                 if e.is_debit and e.due > as_of - timedelta(days=edge))
+             for edge in AGING_EDGES]
+    assert aging_of_balance(balance(entries).minor, later) == expected
 
 
-def test_aging_from_sums_on_a_worked_example():
-    # 10 000 owed: 2 000 due 95 days ago, 4 000 due 40 days ago, 4 000 not yet due; 3 000 paid.
-    result = aging_of_sums(10_000, [6_000, 6_000, 2_000, 2_000], 3_000)
+def test_aging_from_the_balance_on_a_worked_example():
+    # 10 000 owed: 2 000 due 95 days ago, 4 000 due 40 days ago, 4 000 not yet due; 3 000 paid,
+    # so the balance is 7 000; due after 1 and 31 days back: 4 000, after 61 and 91: 8 000.
+    result = aging_of_balance(7_000, [4_000, 4_000, 8_000, 8_000])
     assert result == Aging(huf(4_000), huf(0), huf(3_000), huf(0), huf(0))
+    assert aging_of_balance(-500, [4_000] * 4) == Aging(*[huf(0)] * 5)  # paid in advance
 
 
 def test_aging_of_open_items_as_of_a_day():

@@ -103,7 +103,8 @@ def test_the_stored_balance_follows_every_entry_written_even_in_raw_sql(db, entr
     for kind, amount, _ in rows:
         db.execute(LedgerEntry.__table__.insert().values(
             account_id=account_id, kind=kind.value, amount_minor=amount, currency="HUF",
-            booked_on=date(2026, 11, 2), note=""))
+            booked_on=date(2026, 11, 2), note="",
+            due_on=date(2026, 12, 2) if kind is EntryKind.FEE else None))
     db.commit()
     assert _stored(db, account_id) == 50_000 + 2_000 - 30_000 - 500 - 1_000
     payment_id = db.scalar(select(LedgerEntry.id).where(LedgerEntry.kind == EntryKind.PAYMENT))
@@ -114,6 +115,20 @@ def test_the_stored_balance_follows_every_entry_written_even_in_raw_sql(db, entr
     from portal.services.reports import balance_drift
 
     assert balance_drift(db) == []
+
+
+@pytest.mark.parametrize(("kind", "amount"), [
+    (EntryKind.CHARGE, 100), (EntryKind.FEE, 100), (EntryKind.ADJUSTMENT, 100)])
+def test_the_database_refuses_a_debit_without_its_due_date(db, entry, kind, amount):
+    """The aging finds recent debits by their due date, so none may lack one."""
+    with pytest.raises(DBAPIError, match="due date"):
+        db.execute(LedgerEntry.__table__.insert().values(
+            account_id=entry.account_id, kind=kind.value, amount_minor=amount, currency="HUF",
+            booked_on=date(2026, 11, 2), note=""))
+    db.rollback()
+    db.add(LedgerEntry(account_id=entry.account_id, kind=EntryKind.ADJUSTMENT, amount_minor=-1,
+                       currency="HUF", booked_on=date(2026, 11, 2)))  # a credit needs none
+    db.commit()
 
 
 def test_check_names_an_account_whose_stored_balance_drifted(db, entry):

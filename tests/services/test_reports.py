@@ -55,7 +55,7 @@ entry_specs = st.tuples(
     st.booleans(),  # an adjustment's sign
     st.integers(0, 200),  # booked, days after BASE
     st.integers(0, 60),  # due, days after booked
-    st.booleans(),  # a positive adjustment without a due date
+    st.booleans(),  # a positive adjustment due the day it is booked
     st.one_of(st.none(), st.integers(0, 40)),  # reversed, so many days after booking
 )
 ledgers = st.lists(st.lists(entry_specs, max_size=12), min_size=1, max_size=4)
@@ -68,8 +68,9 @@ def _build(db, number: int, specs) -> tuple[Account, list[books.Entry]]:
         booked_on = BASE + timedelta(days=booked)
         signed = -amount if kind is EntryKind.ADJUSTMENT and negative else amount
         debit = kind in books.DUE_KINDS or (kind is EntryKind.ADJUSTMENT and signed > 0)
-        due_on = booked_on + timedelta(days=due) if debit and not (
-            kind is EntryKind.ADJUSTMENT and no_due) else None
+        # A positive adjustment booked without a due date falls due the day it is booked.
+        due_on = (booked_on if kind is EntryKind.ADJUSTMENT and no_due
+                  else booked_on + timedelta(days=due)) if debit else None
         row = _add(db, account, kind, signed, booked_on, due_on)
         domain.append(books.Entry(row.id, kind, huf(signed), booked_on, due_on))
         if reversed_after is not None:
@@ -269,3 +270,28 @@ def test_period_report_cei_bad_debt_and_months(db, people):
     assert report.bad_debt_ratio == Fraction(200, 500) * 100
     assert [(m.year, m.month, m.write_offs.minor, m.recoveries.minor) for m in report.months] \
         == [(2026, 9, 0, 0), (2026, 10, 200, 0), (2026, 11, 0, 50)]
+
+
+def test_as_of_today_the_stored_balances_give_what_the_entries_give(db, people):
+    """A report as of today reads the accounts' stored balances: the same figures."""
+    account = _account(db, "Mai Mária")
+    today = date.today()
+    charge = _add(db, account, EntryKind.CHARGE, 9_000, today - timedelta(days=100),
+                  today - timedelta(days=95))
+    _add(db, account, EntryKind.CHARGE, 4_000, today - timedelta(days=45),
+         today - timedelta(days=40))
+    _add(db, account, EntryKind.FEE, 500, today - timedelta(days=3), today + timedelta(days=5))
+    _add(db, account, EntryKind.PAYMENT, 3_000, today - timedelta(days=10))
+    _add(db, account, EntryKind.REVERSAL, 9_000, today - timedelta(days=1), reverses=charge.id)
+    _add(db, account, EntryKind.CHARGE, 2_000, today - timedelta(days=99),
+         today - timedelta(days=94))
+    db.commit()
+    who = people["manager"]
+    stored = reports.aging_report(db, who, today, "HUF", today=today)
+    summed = reports.aging_report(db, who, today, "HUF")
+    assert stored == summed
+    assert stored.total == books.Aging(huf(500), huf(0), huf(3_000), huf(0), huf(0))
+    assert reports.receivable(db, who, today, "HUF", today=today) == huf(3_500)
+    start = today - timedelta(days=60)
+    assert reports.kpi_report(db, who, start, today, "HUF", today=today) == \
+        reports.kpi_report(db, who, start, today, "HUF")

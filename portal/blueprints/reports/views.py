@@ -10,6 +10,7 @@ from portal.blueprints.reports import bp, charts, tables
 from portal.blueprints.reports.forms import AgingForm, PeriodForm
 from portal.db import get_db
 from portal.domain.permissions import Perm
+from portal.i18n import today
 from portal.rendering import render
 from portal.security import requires
 from portal.services import reports
@@ -28,7 +29,8 @@ def index():
 
 
 def _aging_context(form: AgingForm) -> dict:
-    report = reports.aging_report(get_db(), actor(), form.as_of.data, form.currency.data)
+    report = reports.aging_report(get_db(), actor(), form.as_of.data, form.currency.data,
+                                  today=today())
     t = report.total
     values = [t.current, t.days_1_30, t.days_31_60, t.days_61_90, t.over_90]
     return {"report": report, "table": tables.aging_table(report),
@@ -61,7 +63,7 @@ def aging_csv():
 def _kpi_context(form: PeriodForm) -> dict:
     db, who = get_db(), actor()
     period, dso = reports.kpi_report(db, who, form.start.data, form.end.data,
-                                     form.currency.data)
+                                     form.currency.data, today=today())
     months = tables.month_table(period)
     trend = charts.trend_bars([
         (tables.month_label(m.year, m.month), tables.month_short(m.year, m.month),
