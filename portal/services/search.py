@@ -96,8 +96,8 @@ class ClientInQuery:
 
 #: A client number as the portal writes it (``C000123``), in any case.
 _CLIENT_NUMBER = re.compile(r"^c\d{6,9}$")
-#: Clients looked at for one query at most (a name's first or last word narrows them).
-_NAME_CANDIDATES = 50
+#: Clients looked at for one query at most; the first of several namesakes are offered.
+_NAME_CANDIDATES = 10
 
 
 def _normal(token: str) -> str:
@@ -109,8 +109,9 @@ def client_in_query(db: Session, actor: Actor, q: str) -> ClientInQuery | None:
     """Return the client a search query names, if it names one ``actor`` may see.
 
     A token that is a client number names that client; otherwise the client's whole name
-    typed at the start or the end of the query (accents and case optional). A client the
-    actor may not see is never matched, so the answer gives no hint of it.
+    typed at the start of the query, or at its end (a name of two or three words), accents
+    and case optional. A client the actor may not see is never matched, so the answer gives no hint
+    of it.
     """
     tokens = q.split()
     if not tokens or any(ch in q for ch in '"„“”'):
@@ -121,20 +122,25 @@ def client_in_query(db: Session, actor: Actor, q: str) -> ClientInQuery | None:
             client = db.scalar(visible_clients(actor).where(Client.number == token.upper()))
             if client is not None:
                 return ClientInQuery(client, tokens[i], " ".join(tokens[:i] + tokens[i + 1:]))
-    ends = {normal[0], normal[-1]} - {""}
-    if not ends:
-        return None
+    if len(tokens) < 2:
+        return None  # a name has two words at least; one word is text
+    # The client's folded name begins its search text: a name at the start of the query
+    # begins with its first two words, one at the end is its last two or three words. One
+    # scan finds the candidates; then each candidate's whole name is compared.
+    heads = {fold(" ".join(tokens[:2]))} | {fold(" ".join(tokens[-k:]))
+                                           for k in range(2, min(len(tokens), 3) + 1)}
     candidates = db.scalars(
         visible_clients(actor)
-        .where(or_(*[Client.search_text.contains(word, autoescape=True) for word in ends]))
-        .order_by(Client.name, Client.id).limit(_NAME_CANDIDATES)).all()
+        .where(or_(*[func.substr(Client.search_text, 1, len(head) + 1) == head + " "
+                     for head in heads], Client.search_text.in_(heads)))
+        .order_by(Client.number).limit(_NAME_CANDIDATES)).all()
     best: tuple[int, int] | None = None  # (tokens named, 0 = at the start / 1 = at the end)
     named: dict[tuple[int, int], list[Client]] = {}
     for client in candidates:
         name = [w for w in (_normal(t) for t in client.name.split()) if w]
         size = len(name)
-        if not name or size > len(normal) or (size == 1 and len(normal) > 1):
-            continue  # a one-word name only when it is the whole query
+        if size < 2 or size > len(normal):
+            continue
         for where, part in ((0, normal[:size]), (1, normal[len(normal) - size:])):
             if part == name:
                 named.setdefault((size, where), []).append(client)
