@@ -201,3 +201,20 @@ def test_invalid_filters_are_422(as_role):
     assert client.get("/reports/aging?as_of=yesterday").status_code == 422
     assert client.get("/reports/aging.csv?currency=XYZ").status_code == 422
     assert client.get("/reports/kpis.csv?start=2020-01-01&end=2026-01-01").status_code == 422
+
+
+def test_a_big_aging_table_is_shown_a_page_at_a_time_and_the_csv_has_every_client(
+        as_role, book, monkeypatch):
+    from portal.blueprints.reports import views
+
+    monkeypatch.setattr(views, "AGING_PAGE_SIZE", 2)
+    client = as_role(Role.MANAGER)
+    first = client.get(AGING).get_data(as_text=True)
+    rows = _table(first, "aging-table")
+    assert len(rows) == 1 + 2 + 1  # header, two clients, the total of all of them
+    assert "data-aging-count" in first and 'rel="next"' in first
+    second = client.get(AGING + "&page=2").get_data(as_text=True)
+    names = [r[0] for r in rows[1:-1]] + [r[0] for r in _table(second, "aging-table")[1:-1]]
+    assert len(names) == 4 and names == sorted(names)  # the manager sees Titkos Tódor too
+    assert _table(second, "aging-table")[-1] == rows[-1]  # the same total on every page
+    assert len(_csv(client.get(AGING.replace("/aging?", "/aging.csv?")), ";")) == 1 + 4 + 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import make_response, request
 
-from portal.blueprints import actor
+from portal.blueprints import actor, page_arg
 from portal.blueprints.reports import bp, charts, tables
 from portal.blueprints.reports.forms import AgingForm, PeriodForm
 from portal.db import get_db
@@ -14,6 +14,7 @@ from portal.i18n import today
 from portal.rendering import render
 from portal.security import requires
 from portal.services import reports
+from portal.services.base import Page
 
 
 @bp.context_processor
@@ -28,13 +29,26 @@ def index():
     return render("reports/index.html")
 
 
-def _aging_context(form: AgingForm) -> dict:
+#: Clients per page of the aging table (the CSV has them all, the total row counts them all).
+AGING_PAGE_SIZE = 50
+
+
+def _aging_context(form: AgingForm, paged: bool = True) -> dict:
     report = reports.aging_report(get_db(), actor(), form.as_of.data, form.currency.data,
                                   today=today())
     t = report.total
     values = [t.current, t.days_1_30, t.days_31_60, t.days_61_90, t.over_90]
-    return {"report": report, "table": tables.aging_table(report),
-            "bars": charts.aging_bars(tables.bucket_labels(), values)}
+    table = tables.aging_table(report)
+    context = {"report": report, "table": table,
+               "bars": charts.aging_bars(tables.bucket_labels(), values)}
+    if paged:  # a book of thousands of clients: a page of them, not a 1.5 MB table
+        page = Page(table.rows, len(table.rows), 1, AGING_PAGE_SIZE)
+        number = min(page_arg(), page.pages)
+        start = (number - 1) * AGING_PAGE_SIZE
+        table.rows = table.rows[start:start + AGING_PAGE_SIZE]
+        context["page"] = Page(table.rows, page.total, number, AGING_PAGE_SIZE)
+        context["page_args"] = {"as_of": report.as_of.isoformat(), "currency": report.currency}
+    return context
 
 
 @bp.get("/aging")
@@ -55,7 +69,7 @@ def aging_csv():
     form = AgingForm(request.args)
     if not form.validate():
         return _invalid(form)
-    context = _aging_context(form)
+    context = _aging_context(form, paged=False)
     name = f"aging-{form.as_of.data.isoformat()}-{form.currency.data}.csv"
     return _csv(tables.to_csv([context["table"]]), name)
 
