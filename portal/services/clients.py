@@ -78,21 +78,6 @@ def has_overdue_charge(as_of: date) -> Any:
     return exists().where(Account.client_id == Client.id, open_overdue > 0)
 
 
-def balances(db: Session, client_ids: list[int]) -> dict[int, list[Money]]:
-    """Return each client's balance per currency (the currencies it has accounts in)."""
-    if not client_ids:
-        return {}
-    rows = db.execute(
-        select(Account.client_id, Account.currency, func.sum(Account.balance_minor))
-        .where(Account.client_id.in_(client_ids))
-        .group_by(Account.client_id, Account.currency)
-        .order_by(Account.client_id, Account.currency))
-    found: dict[int, list[Money]] = {}
-    for client_id, currency, minor in rows:
-        found.setdefault(client_id, []).append(Money(int(minor), currency))
-    return found
-
-
 SORTS = {
     # The folded name leads search_text, so "Építő" sorts with "Epito", not after "Z".
     "name": Client.search_text,
