@@ -25,7 +25,11 @@ def exponent(currency: str) -> int:
     """Return the number of decimal digits of ``currency``'s minor unit."""
     if currency not in SUPPORTED_CURRENCIES:
         raise MoneyError(f"unsupported currency {currency!r}")
-    return get_currency_precision(currency)
+    return _PRECISION[currency]
+
+
+#: Looked up once: every Money checks its currency, and a report makes tens of thousands.
+_PRECISION = {currency: get_currency_precision(currency) for currency in SUPPORTED_CURRENCIES}
 
 
 @dataclass(frozen=True, order=True)

@@ -277,10 +277,12 @@ def aging_report(db: Session, actor: Actor, as_of: date, currency: str, *,
             .group_by(Client.id, Client.name, Client.number)
             .having(func.sum(_positive(balance)) > 0)
             .order_by(Client.name, Client.id))
-    rows = [AgingRow(r[0], r[1], r[2], books.Aging(*(Money(_int(v), currency) for v in r[3:])))
-            for r in db.execute(stmt)]
-    return AgingReport(as_of, currency, rows,
-                       books.total_aging([r.aging for r in rows], currency))
+    found = [(r[0], r[1], r[2], [_int(v) for v in r[3:]]) for r in db.execute(stmt)]
+    rows = [AgingRow(i, name, number, books.Aging(*(Money(v, currency) for v in values)))
+            for i, name, number, values in found]
+    total = books.Aging(*(Money(sum(values[b] for *_, values in found), currency)
+                          for b in range(len(parts))))
+    return AgingReport(as_of, currency, rows, total)
 
 
 # Balances and sales --------------------------------------------------------------------------

@@ -107,11 +107,12 @@ def bucket_labels() -> list[str]:
             pgettext("aging", "Over 90 days")]
 
 
-def aging_table(report: AgingReport) -> Table:
-    """Return the aging as a table: one row per client, then the total."""
+def aging_table(report: AgingReport, rows: list | None = None) -> Table:
+    """Return the aging as a table: one row per client (of ``rows``, a page of the report's;
+    all by default), then the total of all."""
     table = Table([_("Client"), _("Client number"), *bucket_labels(), pgettext("report", "Total")],
                   currency_at=2, currency=report.currency)
-    for row in report.rows:
+    for row in report.rows if rows is None else rows:
         a = row.aging
         table.rows.append([Link(row.client_name, url_for("clients.show", client_id=row.client_id)),
                            row.client_number or "", a.current, a.days_1_30,
