@@ -32,9 +32,20 @@ CHROMIUM_ARGS = [
     "--lang=hu-HU",  # the browser's own widgets (date fields, file button) in Hungarian
 ]
 SEEDED_CLIENTS = 40
+#: How long a step or an expectation waits for the page before failing (ms). Waiting ends as
+#: soon as the condition holds, so a generous bound costs nothing on a quiet machine and keeps a
+#: busy one (CI beside other work, uploads through text extraction) from failing at random.
+WAIT_MS = 30_000
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Playwright's expectations wait 5 s by default; give them the same bound as steps."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=WAIT_MS)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -163,7 +174,7 @@ def page(browser, browser_log: BrowserLog, request: pytest.FixtureRequest, shot)
     """A fresh context (Hungarian browser) and page; console errors and CSP reports collected."""
     context = browser.new_context(locale="hu-HU", timezone_id="Europe/Budapest",
                                   viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(WAIT_MS)
     context.expose_binding(
         "__e2eReportCsp", lambda _source, text: browser_log.csp_violations.append(text)
     )

@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 from portal.models.documents import DocType, Document
 from portal.services.base import SYSTEM
 from portal.services.documents import FileMeta, file_document
+from tests.e2e.conftest import WAIT_MS
 from tests.e2e.helpers import in_db, log_in
 from tests.e2e.test_documents import make_client
 
@@ -25,7 +26,7 @@ def _second_user(browser, base: str, username: str) -> Page:
     """Log a second user in, in a context (cookies) of their own: a colleague's browser."""
     context = browser.new_context(locale="hu-HU", timezone_id="Europe/Budapest",
                                   viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(WAIT_MS)
     other = context.new_page()
     log_in(other, base, username)
     return other
