@@ -9,6 +9,7 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from sqlalchemy import (
+    BigInteger,
     Date,
     Integer,
     Select,
@@ -332,7 +333,7 @@ def _statements(seeing: str, search: _Search | None, status: bool, overdue: bool
     order = [*(direction(c) for c in columns), Client.id]
     count = select(func.count()).select_from(stmt.subquery())
     cut = (stmt.order_by(*order).limit(bindparam("limit", type_=Integer))
-           .offset(bindparam("offset", type_=Integer)).subquery("page"))
+           .offset(bindparam("offset", type_=BigInteger)).subquery("page"))  # a huge page
     page = (select(*_ROW_COLUMNS, count.scalar_subquery().label("total"))
             .join_from(cut, Client, Client.id == cut.c.id)
             .outerjoin(User, User.id == Client.coordinator_id)
