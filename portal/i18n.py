@@ -11,7 +11,7 @@ from flask import Flask, current_app, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
-from portal.domain.money import Money, format_money, money_formatter
+from portal.domain.money import Money, money_formatter
 
 #: Babel locale used to format numbers and dates for each interface language. English staff
 #: in a Hungarian office read day-month-year, so English formats as en_GB.
@@ -50,9 +50,11 @@ def today() -> date:
 
 
 def money(value: Money | None) -> str:
+    """Format an amount for the user's locale (``format_money``'s text, through the cached
+    formatter that is checked against Babel: pages show dozens of amounts)."""
     if value is None:
         return ""
-    return format_money(value, FORMAT_LOCALES[_language()])
+    return money_formatter(value.currency, FORMAT_LOCALES[_language()])(value.minor)
 
 
 def money_format(currency: str):
