@@ -53,7 +53,7 @@ _TMP_NAME = re.compile(
     r"upload-(?P<host>[A-Za-z0-9._]+)-(?P<pid>\d+)-[0-9a-f]+(?:\.[A-Za-z0-9_]+\.out)?")
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     """Tell whether a process with this id runs on this host."""
     try:
         os.kill(pid, 0)
@@ -173,7 +173,7 @@ class Storage:
                 old = path.stat().st_mtime < cutoff
             except FileNotFoundError:
                 continue  # finished meanwhile
-            if old or (mine and not _alive(int(match["pid"]))) or (
+            if old or (mine and not process_alive(int(match["pid"]))) or (
                     match is None and path.name.startswith("upload-")):
                 found.append(path)
         return sorted(found)

@@ -28,6 +28,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from portal.storage import process_alive
+
 FORMAT = 1
 MANIFEST = "manifest.json"
 VERIFICATION = "verification.json"
@@ -263,12 +265,12 @@ class BackupFolder:
             return removed
         for path in self.snapshots.iterdir():
             match = _PARTIAL.fullmatch(path.name)
-            if match and not _alive(int(match["pid"])):
+            if match and not process_alive(int(match["pid"])):
                 shutil.rmtree(path, ignore_errors=True)
                 removed.append(path.name)
         for path in self.tmp.glob("copy-*") if self.tmp.is_dir() else ():
             pid = path.name.split("-")[1]
-            if pid.isdigit() and not _alive(int(pid)):
+            if pid.isdigit() and not process_alive(int(pid)):
                 path.unlink(missing_ok=True)
         return removed
 
@@ -381,16 +383,6 @@ class BackupFolder:
             self.file_path(sha256).unlink(missing_ok=True)
             removed += 1
         return doomed, removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def dump_manifest(manifest: dict[str, Any]) -> bytes:
