@@ -207,26 +207,29 @@ def reverse(account_id: int, entry_id: int):
     return _done(account_id, _("Entry reversed."))
 
 
+def _status_change(account_id: int, change, done: str):
+    """Close or reopen: ``change()`` or the refusal's reason on the account page (422)."""
+    try:
+        change()
+    except Refused as exc:
+        return _again(account_id, 422, message_error=refusal_text(exc.reason))
+    return _done(account_id, done)
+
+
 @bp.post("/accounts/<int:account_id>/close")
 @requires(Perm.LEDGER_RECORD)
 def close(account_id: int):
     """Close an account whose balance is zero."""
-    try:
-        ledger.close_account(get_db(), actor(), account_id, as_of=today())
-    except Refused as exc:
-        return _again(account_id, 422, message_error=refusal_text(exc.reason))
-    return _done(account_id, _("Account closed."))
+    return _status_change(account_id, lambda: ledger.close_account(
+        get_db(), actor(), account_id, as_of=today()), _("Account closed."))
 
 
 @bp.post("/accounts/<int:account_id>/reopen")
 @requires(Perm.LEDGER_RECORD)
 def reopen(account_id: int):
     """Open a closed account again."""
-    try:
-        ledger.reopen_account(get_db(), actor(), account_id)
-    except Refused as exc:
-        return _again(account_id, 422, message_error=refusal_text(exc.reason))
-    return _done(account_id, _("Account reopened."))
+    return _status_change(account_id, lambda: ledger.reopen_account(
+        get_db(), actor(), account_id), _("Account reopened."))
 
 
 # Write-offs --------------------------------------------------------------------------------
