@@ -74,7 +74,7 @@ class Client(Base):
     restricted: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     onboarding_due: Mapped[date | None] = mapped_column(Date)
     #: Lower-case, accent-folded name, number, e-mail and phone, for the live filter.
-    search_text: Mapped[str] = mapped_column(String(700), default="")
+    search_text: Mapped[str] = mapped_column(String(700), default="", index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -97,3 +97,10 @@ def paginate(db: Session, stmt: Select, page: int, per_page: int) -> Page:
     page = min(max(1, page), pages)
     items = db.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
     return Page(items, total, page, per_page)
+
+
+def unindexed(column: Any) -> Any:
+    """Return the column wrapped so that the database does not pick an index for a condition
+    on it: the condition is a filter on rows found another way (by id, in the order of
+    another index)."""
+    return func.coalesce(column, column)

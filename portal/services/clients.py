@@ -21,6 +21,7 @@ from sqlalchemy import (
     exists,
     false,
     func,
+    literal,
     or_,
     select,
     true,
@@ -39,7 +40,7 @@ from portal.models.clients import Client, ClientKind, ClientStatus, OnboardingSt
 from portal.models.ledger import Account, LedgerEntry
 from portal.models.users import User
 from portal.services import audit, authz
-from portal.services.base import Actor, Conflict, NotFound, Page
+from portal.services.base import Actor, Conflict, NotFound, Page, unindexed
 
 OPEN_STATUSES = (ClientStatus.PROSPECT, ClientStatus.ONBOARDING)
 # What clients owe, in SQL over ledger_entries (the same sums as portal.domain.ledger) -------
@@ -151,8 +152,30 @@ _SEEING = {
     # from the restricted index and sort every row (review queue p95 127 -> see bench).
     "all": true(),
     "none": false(),
-    "own": or_(Client.restricted.is_(False), Client.coordinator_id == bindparam("me")),
-    "open": Client.restricted.is_(False),
+    # Conditions on rows found in the order of the list's sort index: most clients pass them,
+    # and with their own indexes SQLite gathered and sorted every visible client first.
+    "own": or_(unindexed(Client.restricted).is_(False),
+               unindexed(Client.coordinator_id) == bindparam("me")),
+    "open": unindexed(Client.restricted).is_(False),
+}
+
+
+def _count_clients(where: Any = None) -> Select:
+    stmt = select(func.count()).select_from(Client)
+    return stmt if where is None else stmt.where(where)
+
+
+#: How many clients a kind of actor sees when no filter narrows the list: all clients less the
+#: restricted ones hidden from them. Counting the whole table reads the smallest index, and
+#: the restricted clients are few; counting the visible ones row by row took five times as long.
+_UNFILTERED_COUNT = {
+    "all": _count_clients(),
+    "none": select(literal(0)),
+    "own": select(_count_clients().scalar_subquery() - _count_clients(and_(
+        Client.restricted.is_(True),
+        Client.coordinator_id.is_distinct_from(bindparam("me")))).scalar_subquery()),
+    "open": select(_count_clients().scalar_subquery()
+                   - _count_clients(Client.restricted.is_(True)).scalar_subquery()),
 }
 
 
@@ -331,7 +354,9 @@ def _statements(seeing: str, search: _Search | None, status: bool, overdue: bool
     columns = [SORTS[sort] if sort else Client.name] + ([_EUR_BALANCE] if sort == "balance"
                                                         else [])
     order = [*(direction(c) for c in columns), Client.id]
-    count = select(func.count()).select_from(stmt.subquery())
+    filtered = search is not None or status or overdue or arrears
+    count = (select(func.count()).select_from(stmt.subquery()) if filtered
+             else _UNFILTERED_COUNT[seeing])
     cut = (stmt.order_by(*order).limit(bindparam("limit", type_=Integer))
            .offset(bindparam("offset", type_=BigInteger)).subquery("page"))  # a huge page
     page = (select(*_ROW_COLUMNS, count.scalar_subquery().label("total"))

@@ -31,7 +31,7 @@ from portal.domain.permissions import Perm
 from portal.models.clients import Client
 from portal.models.ledger import Account, LedgerEntry
 from portal.services import authz
-from portal.services.base import Actor
+from portal.services.base import Actor, unindexed
 from portal.services.clients import visibility
 
 #: Ages of the aging buckets, as (first, last) days past due; None: open-ended.
@@ -125,13 +125,7 @@ def _reversed(currency: str, until: date) -> Any:
     reversal = aliased(LedgerEntry)
     return select(reversal.reverses_id).where(
         reversal.reverses_id > 0,  # a range the index serves (IS NOT NULL scans the table)
-        _unindexed(reversal.currency) == currency, _unindexed(reversal.booked_on) <= until)
-
-
-def _unindexed(column: Any) -> Any:
-    """Return the column wrapped so that the database does not pick an index for a condition
-    on it: the condition is a filter on rows found another way (by id, by ``reverses_id``)."""
-    return func.coalesce(column, column)
+        unindexed(reversal.currency) == currency, unindexed(reversal.booked_on) <= until)
 
 
 def _reversed_on(target: Any) -> Any:
@@ -161,13 +155,13 @@ def _per_account(currency: str, until: date, sums: Sums,
     kept = select(_E.account_id.label("account_id"), *(
         func.sum(case((condition(_E, _E.booked_on), value(_E)), else_=0)).label(name)
         for name, (condition, value) in sums.items()
-    )).where(_unindexed(_E.currency) == currency, _unindexed(_E.booked_on) <= until,
+    )).where(unindexed(_E.currency) == currency, unindexed(_E.booked_on) <= until,
              _E.kind != EntryKind.REVERSAL, *extra(_E)).group_by(_E.account_id).subquery()
     target = aliased(LedgerEntry)
     taken = select(target.account_id.label("account_id"), *(
         func.sum(case((condition(target, _since(target)), value(target)), else_=0)).label(name)
         for name, (condition, value) in sums.items()
-    )).where(target.id.in_(_reversed(currency, until)), _unindexed(target.booked_on) <= until,
+    )).where(target.id.in_(_reversed(currency, until)), unindexed(target.booked_on) <= until,
              *extra(target)).group_by(target.account_id).subquery()
     return (select(kept.c.account_id, *(
         (kept.c[name] - func.coalesce(taken.c[name], 0)).label(name) for name in sums))
@@ -322,7 +316,7 @@ def _by_month(db: Session, actor: Actor, currency: str, first: date, end: date,
                          (target, [target.id.in_(_reversed(currency, end))])):
         # By day first, in the order of the index on (currency, booked on, kind): no sort of
         # the entries; then the few hundred days by month.
-        plain = (lambda column: column) if entry is _E else _unindexed
+        plain = (lambda column: column) if entry is _E else unindexed
         days = (select(entry.booked_on.label("day"), entry.kind.label("kind"),
                        func.sum(entry.amount_minor).label("total"))
                 .where(*where, *_visible_condition(entry, actor),
@@ -445,7 +439,7 @@ def _cancelled_in(db: Session, actor: Actor, currency: str, start: date, end: da
     target = aliased(LedgerEntry)
     since = _since(target)
     return _int(db.scalar(select(cast(func.sum(_signed(target)), BigInteger)).where(
-        target.id.in_(_reversed(currency, end)), _unindexed(target.currency) == currency,
+        target.id.in_(_reversed(currency, end)), unindexed(target.currency) == currency,
         since >= start, since <= end, *_visible_condition(target, actor))))
 
 

@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -237,18 +237,22 @@ def _open_session(
     return token
 
 
+#: The user of a live session token and when the session ends: one query on every request,
+#: built once.
+_SESSION_USER = (
+    select(User, UserSession.expires_at)
+    .join(UserSession, UserSession.user_id == User.id)
+    .where(UserSession.token_hash == bindparam("token_hash"), UserSession.revoked_at.is_(None))
+)
+
+
 def load_session(db: Session, token: str) -> User | None:
     """Return the user of a live session token (not revoked, not expired, user active)."""
-    row = db.scalar(
-        select(UserSession).where(
-            UserSession.token_hash == _token_hash(token),
-            UserSession.revoked_at.is_(None),
-        )
-    )
-    if row is None or _aware(row.expires_at) <= utcnow() or not row.user.active:
+    row = db.execute(_SESSION_USER, {"token_hash": _token_hash(token)}).first()
+    if row is None or _aware(row.expires_at) <= utcnow() or not row.User.active:
         return None
-    row.user.session_token = token
-    return row.user
+    row.User.session_token = token
+    return row.User
 
 
 def end_session(db: Session, actor: Actor, token: str | None) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from portal import migrate
 from portal.db import make_engine
 from portal.domain.money import Money
+from portal.domain.text import search_key
 from portal.models import Client, ClientKind, ClientStatus
 from portal.models.ledger import Account
 from portal.services import clients
@@ -43,6 +44,28 @@ def test_the_page_carries_count_coordinator_ticks_and_balances(app, db, staff):
     assert first.balances == (Money(4_000, "HUF"), Money(0, "EUR"))
     assert second.balances == () and second.coordinator_name is None
     assert _page(db, Actor(staff.manager)).total == 3
+
+
+@pytest.mark.parametrize("who", ["clerk", "coordinator", "coordinator2", "manager", "admin"])
+def test_the_unfiltered_count_and_pages_hold_exactly_the_visible_clients(app, db, staff, who):
+    # Every mix of restricted and coordinator: the unfiltered count is worked out as "all
+    # clients less the hidden restricted ones", the pages in the order of the name index.
+    for i, (restricted, coordinator) in enumerate(
+            [(r, c) for r in (False, True) for c in (None, staff.coordinator, staff.coordinator2)]
+            * 3):
+        make_client(db, f"Ügyfél {9 - i % 10} {i:02d}", restricted=restricted,
+                    coordinator_id=coordinator.id if coordinator else None)
+    actor = Actor(getattr(staff, who))
+    visible = {c.name for c in db.scalars(clients.visible_clients(actor))}
+    pages, listed = [], []
+    while not pages or pages[-1].page < pages[-1].pages:
+        pages.append(clients.list_clients(db, actor, ClientFilter(page=len(pages) + 1), TODAY, 4))
+        listed += [r.name for r in pages[-1].items]
+    assert {p.total for p in pages} == {len(visible)}
+    assert listed == sorted(visible, key=search_key)
+    assert bool(visible) is (who != "admin")  # the administrator sees no client at all
+    # A filter that every client passes counts the other way, and agrees.
+    assert _page(db, actor, q="ugyfel").total == len(visible)
 
 
 @pytest.mark.parametrize("typed", ["06 20 538 0348", "+36 20 538 0348", "06205380348",

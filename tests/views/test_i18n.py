@@ -88,3 +88,19 @@ def test_error_pages_are_translated(app, db, staff, as_role):
     db.commit()
     html = as_role(Role.CLERK).get("/no-such-page").get_data(as_text=True)
     assert "Not found" not in html and '<html lang="hu"' in html
+
+
+def test_templates_follow_a_forced_locale_and_return_to_the_users(app):
+    # The templates' catalogue is kept per request; a letter rendered in the client's language
+    # (force_locale) must get that language's strings, and the page the user's again after.
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    page = '{{ _("Clients") }}|{{ ngettext("%(count)s client", "%(count)s clients", 2, count=2) }}'
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        before = render_template_string(page)
+        with force_locale("hu"):
+            forced = render_template_string(page)
+        after = render_template_string(page)
+    assert before == after == "Clients|2 clients"
+    assert forced == "Ügyfelek|2 ügyfél"
