@@ -112,10 +112,16 @@ class _server:
         self.process.wait(timeout=30)
 
 
+#: The browser the bench logs in with and loads pages as: one, as a person's browser is (a
+#: different one marks the login session "not fresh" and rewrites its cookie on every page).
+USER_AGENT = "portal-bench"
+
+
 def _login(base: str) -> str:
     """Log in as the coordinator; return the Cookie header the session travels in."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.addheaders = [("User-Agent", USER_AGENT)]
     html = opener.open(base + "/login").read().decode()
     token = html.split('name="csrf_token" value="')[1].split('"')[0]
     form = urllib.parse.urlencode({"username": "coordinator", "password": PASSWORD,
@@ -129,7 +135,7 @@ def _login(base: str) -> str:
 
 def _load(wrk: str, url: str, cookie: str | None, args) -> dict:
     """Warm up, then load ``url`` with wrk; return requests/s and latency percentiles."""
-    headers = ["-H", f"Cookie: {cookie}"] if cookie else []
+    headers = ["-H", f"User-Agent: {USER_AGENT}"] + (["-H", f"Cookie: {cookie}"] if cookie else [])
     base = [wrk, "-t", "2", "-c", str(args.connections), "--latency", *headers]
     subprocess.run([*base, "-d", "3s", url], check=True, capture_output=True)
     say(f"clientlist: {url} for {args.seconds} s")

@@ -57,6 +57,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings["SECURE_COOKIES"],
         PERMANENT_SESSION_LIFETIME=timedelta(hours=settings["SESSION_HOURS"]),
+        # The login session ends a fixed time after login (user_sessions.expires_at), so the
+        # cookie is not signed and sent again with every response, only when it changes.
+        SESSION_REFRESH_EACH_REQUEST=False,
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_SECURE=True,

@@ -339,3 +339,13 @@ def test_pages_have_no_inline_scripts_or_styles(app, staff, as_role):
         assert " style=" not in html and "<style" not in html, path
         assert " on" not in re.sub(r"\s(one|only|onboarding)\b", "", html).lower() or \
             not re.search(r"\son[a-z]+=", html), path
+
+
+def test_pages_do_not_send_the_session_cookie_again(app, staff, as_role):
+    # The login session ends a fixed time after login on the server, so a page that changes
+    # nothing in the session does not sign and send the cookie again.
+    clerk = as_role(Role.CLERK)
+    clerk.get("/clients/")  # the first page may add the CSRF secret to the session
+    response = clerk.get("/clients/")
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers
