@@ -10,6 +10,9 @@ from babel.numbers import format_decimal
 from flask import Flask, current_app, g, request, session
 from flask_babel import get_locale, get_translations
 from flask_login import current_user
+from jinja2 import pass_eval_context
+from jinja2.nodes import EvalContext
+from markupsafe import Markup
 
 from portal.domain.money import Money, money_formatter
 
@@ -115,13 +118,43 @@ def catalog():
     return kept[1]
 
 
+@pass_eval_context
+def template_gettext(eval_ctx: EvalContext, string: str, /, **variables) -> str:
+    """Jinja's "newstyle" ``gettext`` for templates, with the same result (a translation is
+    safe markup where autoescaping is on, and always a format string: ``%%`` is ``%``).
+
+    Jinja's own calls through the template context three times per string, and a page has
+    dozens of them: here one call, and a string without variables is translated and
+    formatted once per catalogue, not on every page.
+    """
+    translations = catalog()
+    if eval_ctx.autoescape and not variables:
+        done = translations.__dict__.setdefault("portal_markup", {})
+        rv = done.get(string)
+        if rv is None:
+            rv = done[string] = Markup(translations.ugettext(string)) % {}
+        return rv
+    rv = translations.ugettext(string)
+    return (Markup(rv) if eval_ctx.autoescape else rv) % variables
+
+
+@pass_eval_context
+def template_ngettext(eval_ctx: EvalContext, singular: str, plural: str, num: int, /,
+                      **variables) -> str:
+    """Jinja's "newstyle" ``ngettext`` (``num`` is a variable too), one call instead of three."""
+    variables.setdefault("num", num)
+    rv = catalog().ungettext(singular, plural, num)
+    return (Markup(rv) if eval_ctx.autoescape else rv) % variables
+
+
 def init_app(app: Flask) -> None:
     """Register the formatting filters and the templates' translation functions."""
     app.jinja_env.filters.update(
         money=money, money_parts=money_parts, date=date_filter, datetime=datetime_filter,
         number=number,
     )
-    # In place of Flask-Babel's (same behaviour, ``catalog`` instead of its lookup).
+    # In place of Flask-Babel's (same behaviour, ``catalog`` instead of its lookup); then the
+    # most used three by faster ones.
     app.jinja_env.install_gettext_callables(
         gettext=lambda s: catalog().ugettext(s),
         ngettext=lambda s, p, n: catalog().ungettext(s, p, n),
@@ -129,3 +162,5 @@ def init_app(app: Flask) -> None:
         npgettext=lambda c, s, p, n: catalog().unpgettext(c, s, p, n),
         newstyle=True,
     )
+    app.jinja_env.globals.update(_=template_gettext, gettext=template_gettext,
+                                 ngettext=template_ngettext)

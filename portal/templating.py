@@ -74,10 +74,19 @@ def page_header() -> Markup:
                   .replace(_NEXT_MARK, escape(back)))
 
 
+def list_url(endpoint: str, args: dict, **changes) -> str:
+    """Return the URL of a list page with its filter ``args`` changed by ``changes`` (a sort
+    order, a page): what is empty and the first page are left out, so a link reads
+    ``/clients/?sort=number`` rather than ``?q=&status=&…&page=1``."""
+    values = {key: value for key, value in {**args, **changes}.items()
+              if value not in ("", None) and not (key == "page" and value == 1)}
+    return url_for(endpoint, **values)
+
+
 def init_app(app: Flask) -> None:
     """Register the template globals."""
     app.jinja_env.filters["filesize"] = filesize
-    app.jinja_env.globals["page_header"] = page_header
+    app.jinja_env.globals.update(page_header=page_header, list_url=list_url)
 
     @app.context_processor
     def _globals():

@@ -104,3 +104,40 @@ def test_templates_follow_a_forced_locale_and_return_to_the_users(app):
         after = render_template_string(page)
     assert before == after == "Clients|2 clients"
     assert forced == "Ügyfelek|2 ügyfél"
+
+
+_TEMPLATE_STRINGS = [
+    '{{ _("Clients") }}|{{ gettext("Clients") }}',
+    '{{ _("Page %(page)s of %(pages)s", page=2, pages="<b>3</b>") }}',
+    '{% for n in (1, 2) %}{{ ngettext("%(count)s client", "%(count)s clients", n, count=n) }}'
+    '|{{ ngettext("%(num)s client", "%(num)s clients", n) }}{% endfor %}',
+    '{{ _("Fully 100%% <sure>") }}',
+    '{% trans %}Clients{% endtrans %}|{% trans n=3 %}{{ n }} client{% pluralize %}'
+    '{{ n }} clients{% endtrans %}',
+    '{% autoescape false %}{{ _("Page %(page)s of %(pages)s", page=1, pages="<i>") }}'
+    '|{{ _("Clients") }}{% endautoescape %}',
+    '{{ (_("Clients") ~ "<x>") }}|{{ _("Clients")|length }}',
+]
+
+
+def test_the_fast_template_gettext_gives_what_jinjas_gives(app):
+    # portal.i18n replaces Jinja's newstyle gettext and ngettext in templates; the output must
+    # be exactly what Jinja's own functions give, escaping and "%%" included.
+    from flask import render_template_string
+    from jinja2.ext import _gettext_alias, _make_new_gettext, _make_new_ngettext
+
+    from portal.i18n import catalog
+
+    stock = app.jinja_env.overlay()
+    stock.globals = dict(
+        app.jinja_env.globals, _=_gettext_alias,
+        gettext=_make_new_gettext(lambda s: catalog().ugettext(s)),
+        ngettext=_make_new_ngettext(lambda s, p, n: catalog().ungettext(s, p, n)))
+    for language in ("hu", "en"):
+        with app.test_request_context("/", headers={"Accept-Language": language}):
+            for source in _TEMPLATE_STRINGS:
+                ours = render_template_string(source)
+                theirs = stock.from_string(source).render()
+                assert ours == theirs, source
+                assert ours == render_template_string(source)  # the kept strings, again
+    assert theirs == "Clients&lt;x&gt;|7"
