@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
@@ -15,6 +17,8 @@ from jinja2.nodes import EvalContext
 from markupsafe import Markup
 
 from portal.domain.money import Money, money_formatter
+
+K = TypeVar("K")
 
 #: Babel locale used to format numbers and dates for each interface language. English staff
 #: in a Hungarian office read day-month-year, so English formats as en_GB.
@@ -116,6 +120,17 @@ def catalog():
     if kept is None or kept[0] is not locale:
         kept = state.portal_catalog = (locale, get_translations())
     return kept[1]
+
+
+def translated(labels: Mapping[K, Any]) -> dict[K, str]:
+    """Return a mapping of lazy labels (``portal.labels``) translated into the language in
+    force, worked out once per catalogue: a list shows the same few labels on every row, and
+    each lazy label asks Flask-Babel for the locale again."""
+    kept = catalog().__dict__.setdefault("portal_labels", {})
+    done = kept.get(id(labels))
+    if done is None:
+        done = kept[id(labels)] = {key: str(label) for key, label in labels.items()}
+    return done
 
 
 @pass_eval_context

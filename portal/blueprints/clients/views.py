@@ -20,7 +20,7 @@ from portal.domain.identifiers import mask
 from portal.domain.money import SUPPORTED_CURRENCIES, Money, parse_amount
 from portal.domain.onboarding import STEPS, Step, onboarding_state
 from portal.domain.permissions import Perm, Role
-from portal.i18n import date_filter, money_format, today
+from portal.i18n import date_filter, money_format, today, translated
 from portal.labels import STATUS_LABELS
 from portal.models.clients import Client, ClientKind, ClientStatus
 from portal.rendering import render, wants_fragment
@@ -91,7 +91,7 @@ def _list_rows(items: list[ClientRow], as_of: date) -> list[ListRow]:
     sample = url_for("clients.show", client_id=items[0].id)
     head, tail = sample.rsplit(str(items[0].id), 1)
     unmasked = current_user.can(Perm.TAX_ID_UNMASKED)
-    labels = {status: str(label) for status, label in STATUS_LABELS.items()}
+    labels = translated(STATUS_LABELS)
     amounts = {currency: money_format(currency) for currency in SUPPORTED_CURRENCIES}
     dates: dict[date, str] = {}
     rows = []
@@ -122,7 +122,7 @@ def index():
         get_db(), actor(), flt, as_of, current_app.config["PAGE_SIZE"]
     )
     return render("clients/index.html", "clients/_table.html", page=page, flt=flt,
-                  statuses=STATUS_LABELS, rows=_list_rows(page.items, as_of))
+                  statuses=translated(STATUS_LABELS), rows=_list_rows(page.items, as_of))
 
 
 def _form_choices(form: ClientForm) -> None:
