@@ -127,10 +127,10 @@ def translated(labels: Mapping[K, Any]) -> dict[K, str]:
     force, worked out once per catalogue: a list shows the same few labels on every row, and
     each lazy label asks Flask-Babel for the locale again."""
     kept = catalog().__dict__.setdefault("portal_labels", {})
-    done = kept.get(id(labels))
-    if done is None:
-        done = kept[id(labels)] = {key: str(label) for key, label in labels.items()}
-    return done
+    entry = kept.get(id(labels))
+    if entry is None or entry[0] is not labels:  # the mapping is kept too: its id stays its own
+        entry = kept[id(labels)] = (labels, {key: str(label) for key, label in labels.items()})
+    return entry[1]
 
 
 @pass_eval_context

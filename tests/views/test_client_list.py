@@ -115,6 +115,20 @@ def test_a_page_past_the_end_shows_the_last_page(app, db, staff, as_role):
     assert "30 clients" in html and "Page 2 of 2" in html and "Ügyfél 29" in html
 
 
+def test_sort_and_page_links_carry_only_the_filters_in_use(app, db, staff, as_role):
+    for i in range(30):
+        make_client(db, f"Ügyfél {i:02d}", status=ClientStatus.ACTIVE)
+    clerk = as_role(Role.CLERK)
+    html = clerk.get("/clients/").get_data(as_text=True)
+    assert 'href="/clients/?sort=number&amp;dir=asc"' in html
+    assert 'href="/clients/?sort=name&amp;dir=desc"' in html  # by name now: the other way
+    assert 'href="/clients/?sort=name&amp;dir=asc&amp;page=2" hx-get' in html
+    assert "q=&amp;" not in html and "page=1" not in html
+    html = clerk.get("/clients/?q=ugyfel&status=active&page=2").get_data(as_text=True)
+    assert 'href="/clients/?q=ugyfel&amp;status=active&amp;sort=name&amp;dir=asc" hx-get' in html
+    assert 'href="/clients/?q=ugyfel&amp;status=active&amp;sort=due&amp;dir=asc"' in html
+
+
 def test_each_row_shows_what_it_did(app, db, staff, as_role):
     late = make_client(db, "Késő Kálmán", status=ClientStatus.ONBOARDING,
                        onboarding_due=date.today() - timedelta(days=3),

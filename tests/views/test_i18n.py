@@ -141,3 +141,20 @@ def test_the_fast_template_gettext_gives_what_jinjas_gives(app):
                 assert ours == theirs, source
                 assert ours == render_template_string(source)  # the kept strings, again
     assert theirs == "Clients&lt;x&gt;|7"
+
+
+def test_translated_labels_follow_the_language_in_force(app):
+    from flask_babel import force_locale
+
+    from portal.i18n import translated
+    from portal.labels import STATUS_LABELS
+    from portal.models import ClientStatus
+
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        assert translated(STATUS_LABELS)[ClientStatus.ACTIVE] == "Active"
+        with force_locale("hu"):
+            assert translated(STATUS_LABELS)[ClientStatus.ACTIVE] == "Aktív"
+        assert translated(STATUS_LABELS)[ClientStatus.ACTIVE] == "Active"
+        # Each mapping its own: a mapping made for the moment is not taken for another one.
+        for word in ("Clients", "Reports", "Users"):
+            assert translated({1: word}) == {1: word}
