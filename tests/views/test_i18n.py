@@ -117,30 +117,82 @@ _TEMPLATE_STRINGS = [
     '{% autoescape false %}{{ _("Page %(page)s of %(pages)s", page=1, pages="<i>") }}'
     '|{{ _("Clients") }}{% endautoescape %}',
     '{{ (_("Clients") ~ "<x>") }}|{{ _("Clients")|length }}',
+    '{% set x = _("Clients") %}{{ x }}|{{ _("Clients")[0] }}|{{ _("Clients")|upper }}'
+    '|{{ [_("Clients"), _("Reports")]|join(", ") }}|{{ gettext("Reports") }}',
+    '{{ own._("Clients") }}|{{ _("Cli" "ents") }}|{% if _("Clients") %}yes{% endif %}',
+    '{% macro m(label=_("Clients")) %}{{ label }}{% endmacro %}{{ m() }}|{{ m(_("Reports")) }}',
 ]
 
 
-def test_the_fast_template_gettext_gives_what_jinjas_gives(app):
-    # portal.i18n replaces Jinja's newstyle gettext and ngettext in templates; the output must
-    # be exactly what Jinja's own functions give, escaping and "%%" included.
-    from flask import render_template_string
-    from jinja2.ext import _gettext_alias, _make_new_gettext, _make_new_ngettext
+def _stock_environment(app):
+    """Jinja with its own newstyle gettext, no folding: what the portal's templates must equal."""
+    from jinja2 import Environment
 
     from portal.i18n import catalog
 
-    stock = app.jinja_env.overlay()
-    stock.globals = dict(
-        app.jinja_env.globals, _=_gettext_alias,
-        gettext=_make_new_gettext(lambda s: catalog().ugettext(s)),
-        ngettext=_make_new_ngettext(lambda s, p, n: catalog().ungettext(s, p, n)))
+    stock = Environment(autoescape=True, extensions=["jinja2.ext.i18n"])
+    stock.filters.update(app.jinja_env.filters)
+    stock.install_gettext_callables(lambda s: catalog().ugettext(s),
+                                    lambda s, p, n: catalog().ungettext(s, p, n), newstyle=True)
+    return stock
+
+
+def test_the_portals_template_translation_gives_what_jinjas_gives(app):
+    # portal.i18n translates fixed strings while compiling (FixedTranslations) and replaces
+    # Jinja's newstyle gettext and ngettext for the rest; the output must be exactly Jinja's,
+    # escaping and "%%" included.
+    from types import SimpleNamespace
+
+    from flask import render_template_string
+
+    stock = _stock_environment(app)
+    own = SimpleNamespace(_=lambda text: f"own <{text}>")
     for language in ("hu", "en"):
         with app.test_request_context("/", headers={"Accept-Language": language}):
             for source in _TEMPLATE_STRINGS:
-                ours = render_template_string(source)
-                theirs = stock.from_string(source).render()
+                ours = render_template_string(source, own=own)
+                theirs = stock.from_string(source).render(own=own)
                 assert ours == theirs, source
-                assert ours == render_template_string(source)  # the kept strings, again
-    assert theirs == "Clients&lt;x&gt;|7"
+                assert ours == render_template_string(source, own=own)  # kept strings, again
+    assert ours == theirs == "Clients|Reports"  # the last case, in English
+
+
+def test_fixed_strings_are_translated_when_compiling_and_kept_per_language(app):
+    from flask import render_template
+    from flask_babel import force_locale
+
+    source = ('<td data-label="{{ _(\'Clients\') }}">'
+              '{{ _("Page %(page)s of %(pages)s", page=1, pages=2) }}')
+    with app.test_request_context("/", headers={"Accept-Language": "hu"}):
+        code = app.jinja_env.compile(source, raw=True)
+        assert "Ügyfelek" in code  # the text itself is in the compiled template: no call
+        assert "oldal" not in code  # a string with variables is translated as the page renders
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        english = render_template("_language.html", csrf_token="t", language_next="/",
+                                  current_language="en")
+        with force_locale("hu"):
+            forced = app.jinja_env.from_string(source).render()
+        again = render_template("_language.html", csrf_token="t", language_next="/",
+                                current_language="en")
+    with app.test_request_context("/", headers={"Accept-Language": "hu"}):
+        hungarian = render_template("_language.html", csrf_token="t", language_next="/",
+                                    current_language="hu")
+    assert english == again and "Magyar" in english and "English" in hungarian
+    assert forced == '<td data-label="Ügyfelek">1. oldal (összesen 2)'
+
+
+def test_a_template_compiled_for_one_language_is_never_served_in_another(app, db, staff,
+                                                                        as_role):
+    # One template, two languages, one process: each page in its reader's language.
+    staff.clerk.language = "hu"
+    db.commit()
+    make_client(db, "Kovács Eszter")
+    hungarian, english = as_role(Role.CLERK), as_role(Role.MANAGER)
+    for _round in range(2):
+        hu = hungarian.get("/clients/").get_data(as_text=True)
+        en = english.get("/clients/").get_data(as_text=True)
+        assert 'data-label="Név"' in hu and "<h1>Ügyfelek</h1>" in hu and "Clients</h1>" not in hu
+        assert "<h1>Clients</h1>" in en and "Ügyfelek" not in en
 
 
 def test_translated_labels_follow_the_language_in_force(app):
