@@ -325,14 +325,13 @@ def list_clients(
         page = max(1, -(-total // per_page))
         rows = run(page_stmt, {**params, "limit": per_page,
                                "offset": (page - 1) * per_page}).all()
-    last = len(_ROW_COLUMNS)  # the total follows the balances
-    items = [ClientRow(row.id, row.number, row.name, row.tax_id, row.city, row.status,
-                       row.restricted, row.onboarding_due, row.full_name, row.steps_done,
-                       tuple(Money(int(minor), currency) for currency, minor
-                             in zip(SUPPORTED_CURRENCIES,
-                                    row[last - len(SUPPORTED_CURRENCIES):last], strict=True)
-                             if minor is not None))
-             for row in rows]
+    # The columns by position (_ROW_COLUMNS, then the total): named access cost as much as
+    # the statement.
+    shown = len(_ROW_COLUMNS) - len(SUPPORTED_CURRENCIES)
+    items = [ClientRow(*row[:shown], tuple(
+        Money(int(minor), currency)
+        for currency, minor in zip(SUPPORTED_CURRENCIES, row[shown:-1], strict=True)
+        if minor is not None)) for row in rows]
     return Page(items, rows[0].total if rows else 0, page, per_page)
 
 

@@ -210,3 +210,16 @@ def test_translated_labels_follow_the_language_in_force(app):
         # Each mapping its own: a mapping made for the moment is not taken for another one.
         for word in ("Clients", "Reports", "Users"):
             assert translated({1: word}) == {1: word}
+
+
+def test_small_numbers_read_as_babel_writes_them(app):
+    # portal.i18n.number skips Babel below a thousand; Babel must agree in both languages.
+    from babel.numbers import format_decimal
+
+    from portal.i18n import FORMAT_LOCALES, number
+
+    for language, locale in FORMAT_LOCALES.items():
+        with app.test_request_context("/", headers={"Accept-Language": language}):
+            assert [number(v) for v in range(1200)] == [
+                format_decimal(v, locale=locale) for v in range(1200)]
+            assert number(-5) == format_decimal(-5, locale=locale)
