@@ -230,10 +230,13 @@ def _escape_like(text: str) -> str:
 class _Search:
     """The shape of what a search box asks for (its values are bound parameters): per word
     ``"text"``, ``"tax"`` (also in the tax ID, for those who see it) or ``"taxid"`` (the whole
-    tax ID typed by one who may not see it); the phone as ``"e164"``, ``"national"`` or None."""
+    tax ID typed by one who may not see it); the phone as ``"e164"``, ``"national"`` or None.
+    ``few``: a word holds four digits or more (a client or tax number, a phone), so few
+    clients match."""
 
     words: tuple[str, ...]
     phone: str | None
+    few: bool = False
 
 
 def _search(actor: Actor, query: str) -> tuple[_Search, dict[str, Any]]:
@@ -256,7 +259,9 @@ def _search(actor: Actor, query: str) -> tuple[_Search, dict[str, Any]]:
     phone = "e164" if e164 else "national" if national else None
     if phone:
         params["phone"] = e164 or _escape_like(national or "")
-    return _Search(tuple(words), phone), params
+    few = phone is not None or any(sum(ch.isdigit() for ch in term) >= 4
+                                   for term in query.split())
+    return _Search(tuple(words), phone, few), params
 
 
 def _search_condition(search: _Search) -> Any:
@@ -352,6 +357,10 @@ def _statements(seeing: str, search: _Search | None, status: bool, overdue: bool
     direction = desc if descending else asc
     columns = [SORTS[sort] if sort else Client.name] + ([_EUR_BALANCE] if sort == "balance"
                                                         else [])
+    if search is not None and search.few:
+        # Few matches: reading the whole table and sorting them beats walking the sort
+        # index and looking up every client (a client number: 28 -> 11 ms at 20k clients).
+        columns[0] = unindexed(columns[0])
     order = [*(direction(c) for c in columns), Client.id]
     filtered = search is not None or status or overdue or arrears
     count = (select(func.count()).select_from(stmt.subquery()) if filtered

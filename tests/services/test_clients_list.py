@@ -77,6 +77,18 @@ def test_phone_search_in_the_service(app, db, staff, typed):
     assert [r.name for r in found.items] == ["Teri"]
 
 
+@pytest.mark.parametrize("typed", ["538 0348", "5380348", "C0000"])
+def test_a_search_few_clients_match_still_lists_them_in_order(app, db, staff, typed):
+    # Digits make the list read the table and sort, not walk the name index: same order.
+    for name in ("Cecil", "Aladár", "Béla"):
+        make_client(db, name, phone="+36 20 538 0348")
+    make_client(db, "Dénes", phone="+36 30 111 2222", number="X1")
+    names = [r.name for r in _page(db, Actor(staff.manager), q=typed).items]
+    assert names == ["Aladár", "Béla", "Cecil"]
+    backwards = _page(db, Actor(staff.manager), q=typed, sort="name", descending=True)
+    assert [r.name for r in backwards.items] == ["Cecil", "Béla", "Aladár"]
+
+
 def test_an_invalid_phone_is_kept_as_typed_and_found_by_its_text(app, db, staff):
     client = make_client(db, "Furcsa Feri", phone="12-34")
     assert client.phone_e164 is None
