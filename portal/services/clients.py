@@ -193,7 +193,8 @@ def visibility(actor: Actor) -> Any:
     """Return the WHERE clause that limits clients to those ``actor`` may see."""
     seeing = _seeing(actor)
     if seeing == "own":  # as _SEEING["own"], with the actor's id in place
-        return or_(Client.restricted.is_(False), Client.coordinator_id == actor.user_id)
+        return or_(unindexed(Client.restricted).is_(False),
+                   unindexed(Client.coordinator_id) == actor.user_id)
     return _SEEING[seeing]
 
 
