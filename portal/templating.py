@@ -52,7 +52,7 @@ def page_header() -> Markup:
     """Return this page's header: the menu of the areas the user may open.
 
     It is the same on every page of one endpoint for every user with the same name, role and
-    language, and rendering it took a quarter of a client list page's time; so it is rendered
+    language, and rendering it took a tenth of a client list page's time; so it is rendered
     once per such key and kept (per app, in memory). What belongs to this request alone, the
     CSRF token and the path the language switch returns to, is rendered as a stand-in and put
     in afterwards.
