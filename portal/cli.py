@@ -296,6 +296,10 @@ _REASONS = {
     "no_account": "no account number found in the reference",
     "currency": "the account is in another currency",
     "closed": "the account is closed",
+    "reversal_unknown": "the bank took back a payment not found here (reverse it by hand)",
+    "bank_reversal": "booked by the bank as a reversal, not a client's payment",
+    "reversed": "taken back by the bank before it was recorded",
+    "reversed_already": "the payment had been reversed already",
 }
 
 
@@ -305,7 +309,8 @@ _REASONS = {
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="JSON column mapping for a CSV the portal does not know yet.")
 @click.option("--bank", default="", help="Bank name the CSV mapping is remembered under.")
-@click.option("--confirm", is_flag=True, help="Record the matched lines as payments.")
+@click.option("--confirm", is_flag=True, help="Record the matched lines: payments, and the "
+              "bank's reversals of recorded payments (reversed in the ledger).")
 @with_appcontext
 @committing
 def payments_import(file: Path, mapping_file: Path | None, bank: str, confirm: bool) -> None:
@@ -347,19 +352,24 @@ def payments_import(file: Path, mapping_file: Path | None, bank: str, confirm: b
     statement = result.statement
     matched = [x for x in result.lines if x.status is LineStatus.MATCHED]
     unmatched = [x for x in result.lines if x.status is not LineStatus.MATCHED]
+    set_aside = sum(1 for x in unmatched if x.status is LineStatus.IGNORED)
     click.echo(f"new lines: {statement.new_lines} (matched {len(matched)}, unmatched "
-               f"{len(unmatched)}); already imported: {statement.known_lines}; "
+               f"{len(unmatched) - set_aside}"
+               + (f", taken back by the bank {set_aside}" if set_aside else "")
+               + f"); already imported: {statement.known_lines}; "
                f"debits left out: {statement.debits}; rows not read: {len(statement.errors)}")
     for error in statement.errors:
         click.echo(f"  not read: {error}")
     for line in unmatched:
         amount = Money(line.amount_minor, line.currency).as_decimal()
-        click.echo(f"  unmatched: {line.booked_on} {amount} {line.currency} "
+        state = "set aside" if line.status is LineStatus.IGNORED else "unmatched"
+        click.echo(f"  {state}: {line.booked_on} {amount} {line.currency} "
                    f"{line.counterparty_name!r} {line.reference!r}: "
                    f"{_REASONS.get(line.reason or '', line.reason)}")
     if confirm and matched:
         done = statements.confirm(db, SYSTEM, [x.id for x in matched], as_of=today())
-        click.echo(f"recorded: {done} payments")
+        click.echo(f"recorded: {done} payments" if not any(x.is_reversal for x in matched)
+                   else f"recorded: {done} lines (payments and reversals)")
     elif matched:
         click.echo("matched lines wait for confirmation (--confirm, or /payments/unmatched)")
 

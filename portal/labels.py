@@ -288,6 +288,12 @@ LINE_REASON_LABELS = {
     "currency": _l("The account is in another currency"),
     "closed": _l("The account is closed"),
     "ignored": _l("Set aside"),
+    "reversal": _l("The bank took back this payment"),
+    "reversal_unknown": _l("The bank took back a payment that is not found here: reverse it "
+                           "on the account page, then set this line aside"),
+    "bank_reversal": _l("The bank booked this as a reversal, not as a client's payment"),
+    "reversed": _l("Taken back by the bank before it was recorded"),
+    "reversed_already": _l("The payment had been reversed already"),
 }
 
 # Audit log ----------------------------------------------------------------------------------
@@ -351,6 +357,7 @@ AUDIT_ACTION_LABELS = {
     "write_off.reject": _l("Write-off rejected"),
     "statement.import": _l("Bank statement imported"),
     "statement.ignore": _l("Statement line set aside"),
+    "statement.reversed": _l("Statement line taken back by the bank"),
 }
 
 #: The words for the keys of an audit row's details, as the forms call the fields. A key
@@ -445,4 +452,6 @@ AUDIT_FIELD_LABELS = {
     "debits": _l("Debits left out"),
     "errors": _l("Rows not read"),
     "matched": _l("Matched, to confirm"),
+    "reversals": _l("Reversals by the bank"),
+    "reversal": _l("Reversal"),
 }

@@ -13,8 +13,9 @@ entry with several ``TxDtls`` (a batch booking) gives one transaction per detail
 its own amount and they add up to the entry's (an error when they do not); without amounts it
 stays one transaction. The counterparty is the debtor (or ultimate debtor) of a credit and the
 creditor of a debit; the reference is the ``Ustrd`` lines and ``Strd`` references joined, or
-the payer's ``EndToEndId`` when there is nothing else. A reversal (``RvslInd``) is signed as
-booked: its ``CdtDbtInd`` already points the other way.
+the payer's ``EndToEndId`` when there is nothing else. A reversal (``RvslInd`` true) is signed
+as booked, since its ``CdtDbtInd`` already points the other way, and is marked as one; its
+``EndToEndId`` (kept on every transaction) is the original payment's.
 
 Ids: the entry's ``AcctSvcrRef``, else its ``NtryRef``, else the detail's ``AcctSvcrRef`` or
 ``TxId``, else a content hash (:func:`portal.banking.model.content_id`). A batch's parts get
@@ -166,6 +167,12 @@ def _party(details: Element | None, credit: bool) -> tuple[str, str]:
     return name, normalise_account(account)
 
 
+def _end_to_end(details: Element | None) -> str:
+    """Return the payer's end-to-end id, or "" (also for the placeholder NOTPROVIDED)."""
+    text = _text(details, "Refs/EndToEndId")
+    return "" if text.upper() == "NOTPROVIDED" else text[:140]
+
+
 def _part_amount(details: Element, indicator: str, currency: str) -> Money | None:
     """Return a batch part's own signed amount, or None when the bank gives none."""
     element = _find(details, "Amt")
@@ -191,6 +198,7 @@ def _entry_transactions(entry: Element, currency: str, seen: Counter) -> list[Ba
     booked_on = _booked_on(entry)
     entry_id = _text(entry, "AcctSvcrRef", "NtryRef")
     raw = _text(entry, "AddtlNtryInf", "BkTxCd/Prtry/Cd", "BkTxCd/Domn/Fmly/SubFmlyCd")
+    reversal = _text(entry, "RvslInd").lower() in ("true", "1")
     parts = _findall(entry, "NtryDtls/TxDtls")
 
     def make(details: list[Element | None], amount: Money, transaction_id: str) -> BankTransaction:
@@ -200,6 +208,7 @@ def _entry_transactions(entry: Element, currency: str, seen: Counter) -> list[Ba
         if not transaction_id:
             transaction_id = content_id(booked_on, amount, account, name, reference, seen)
         own_raw = _text(details[0], "AddtlTxInf") if len(details) == 1 else ""
+        ends = {_end_to_end(d) for d in details}
         return BankTransaction(
             transaction_id=transaction_id,
             booked_on=booked_on,
@@ -208,6 +217,8 @@ def _entry_transactions(entry: Element, currency: str, seen: Counter) -> list[Ba
             counterparty_account=account,
             reference=reference,
             raw=(own_raw or raw)[:200],
+            reversal=reversal,
+            end_to_end_id=ends.pop() if len(ends) == 1 else "",
         )
 
     amounts = [_part_amount(part, indicator, currency) for part in parts]

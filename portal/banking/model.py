@@ -45,6 +45,12 @@ class BankTransaction:
     reference: str = ""
     #: Short description for display (the bank's booking text or type).
     raw: str = ""
+    #: The bank booked this to undo an earlier booking (camt ``RvslInd``): a returned or
+    #: recalled payment is a reversal debit. CSV exports do not say so.
+    reversal: bool = False
+    #: The payer's end-to-end id (camt ``EndToEndId``), which a reversal repeats: what ties
+    #: the two together. Empty when the bank gives none.
+    end_to_end_id: str = ""
 
     @property
     def is_credit(self) -> bool:

@@ -47,7 +47,11 @@ class StatementImport(Base):
 
 
 class StatementLine(Base):
-    """A credit on a bank statement: a client's payment, until it is recorded or set aside."""
+    """A credit on a bank statement: a client's payment, until it is recorded or set aside.
+
+    Or a bank's reversal of such a credit (a returned or recalled payment): a line with a
+    negative amount and ``reverses_line_id``. Confirming it reverses the recorded payment.
+    """
 
     __tablename__ = "statement_lines"
 
@@ -61,17 +65,33 @@ class StatementLine(Base):
     counterparty_name: Mapped[str] = mapped_column(String(200), default="")
     counterparty_account: Mapped[str] = mapped_column(String(40), default="")
     reference: Mapped[str] = mapped_column(String(500), default="")
+    #: The payer's end-to-end id (camt): a reversal repeats it; "" when the bank gave none.
+    end_to_end_id: Mapped[str] = mapped_column(String(140), default="", server_default="",
+                                               index=True)
+    #: For a bank reversal: the credit line it takes back (each at most once).
+    reverses_line_id: Mapped[int | None] = mapped_column(ForeignKey("statement_lines.id"),
+                                                         unique=True)
     status: Mapped[LineStatus] = mapped_column(str_enum(LineStatus, "statement_line_status"),
                                                index=True)
     #: The account it was matched or assigned to.
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
-    #: Why it is unmatched ("no_account", "currency", "closed"), for the person assigning it.
+    #: Why it waits or was set aside, for the person dealing with it: "no_account",
+    #: "currency", "closed", "ignored"; for reversals "reversal" (of a recorded payment),
+    #: "reversal_unknown" (no credit found to reverse), "bank_reversal" (a credit the bank
+    #: booked as a reversal) and "reversed" (a credit the bank took back before it was recorded,
+    #: and the reversal that did so).
     reason: Mapped[str | None] = mapped_column(String(20))
     entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
 
     statement: Mapped[StatementImport] = relationship()
     account: Mapped[Account | None] = relationship()
     entry: Mapped[LedgerEntry | None] = relationship()
+    reverses: Mapped[StatementLine | None] = relationship(remote_side=[id])
+
+    @property
+    def is_reversal(self) -> bool:
+        """Return True for a bank's reversal of an earlier credit (money out)."""
+        return self.amount_minor < 0
 
 
 class BankMapping(Base):

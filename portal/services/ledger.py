@@ -331,9 +331,19 @@ def record_entry(db: Session, actor: Actor, account_id: int, data: EntryData, *,
     return _add(db, actor, account, data)
 
 
+def reversed_already(db: Session, entry_id: int | None) -> bool:
+    """Tell whether a reversal of entry ``entry_id`` has been recorded."""
+    return entry_id is not None and db.scalar(
+        select(LedgerEntry.id).where(LedgerEntry.reverses_id == entry_id).limit(1)) is not None
+
+
 def reverse(db: Session, actor: Actor, entry_id: int, *, reason: str,
-            booked_on: date, as_of: date) -> LedgerEntry:
-    """Cancel an entry with a reversal that points at it (the entry itself stays)."""
+            booked_on: date, as_of: date, bank_transaction_id: str | None = None
+            ) -> LedgerEntry:
+    """Cancel an entry with a reversal that points at it (the entry itself stays).
+
+    ``bank_transaction_id``: the bank's reversal this records (statement imports), kept on the
+    entry so that it is recorded once."""
     target = db.get(LedgerEntry, entry_id)
     if target is None:
         raise NotFound("no such entry")
@@ -350,7 +360,7 @@ def reverse(db: Session, actor: Actor, entry_id: int, *, reason: str,
         raise Refused(refusal)
     data = EntryData(kind=EntryKind.REVERSAL, amount=Money(abs(target.amount_minor),
                                                           target.currency),
-                     booked_on=booked_on, note=reason)
+                     booked_on=booked_on, note=reason, bank_transaction_id=bank_transaction_id)
     return _add(db, actor, account, data, reverses=target.id)
 
 

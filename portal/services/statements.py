@@ -12,6 +12,20 @@ Steps, each a transaction of the request or command that runs it:
    line is recorded at most once even if two people confirm at once).
 3. ``assign``: a person records an unmatched line against an account they choose, or sets it
    aside (``ignore``).
+
+Bank reversals (camt ``RvslInd``: a returned or recalled payment, booked as a debit) are staged
+too, as lines with a negative amount pointing at the credit they take back. That credit is
+found by the payer's end-to-end id, which the reversal repeats (else by the payer's account and
+reference), with the same amount and currency, booked no later, not yet reversed:
+
+* recorded as a payment: the reversal waits beside the matched lines; confirming it reverses
+  the payment in the ledger (``ledger.reverse``), so the client owes the money again;
+* not recorded yet: both lines are set aside at once ("reversed"); nothing reaches the ledger;
+* not found: it waits among the unmatched lines, where it can only be set aside (a person
+  reverses the payment by hand); it is never recorded as a payment.
+
+A credit the bank itself marks as a reversal (money back from a reversed debit) is never
+matched as a client's payment: it waits for a person.
 """
 
 from __future__ import annotations
@@ -24,9 +38,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from portal.banking import (
+    BankTransaction,
     ColumnMapping,
     Parsed,
     StatementRejected,
@@ -110,6 +125,50 @@ def _match(db: Session, line: StatementLine) -> None:
         line.status, line.reason, line.account_id = LineStatus.MATCHED, None, account.id
 
 
+def _reversed_line(db: Session, reversal: BankTransaction) -> StatementLine | None:
+    """Return the credit line ``reversal`` takes back, or None when none is found."""
+    other = aliased(StatementLine)
+    stmt = select(StatementLine).where(
+        StatementLine.amount_minor == -reversal.amount.minor,
+        StatementLine.currency == reversal.amount.currency,
+        StatementLine.booked_on <= reversal.booked_on,
+        ~select(other.id).where(other.reverses_line_id == StatementLine.id).exists())
+    if reversal.end_to_end_id:
+        stmt = stmt.where(StatementLine.end_to_end_id == reversal.end_to_end_id)
+    elif reversal.counterparty_account:
+        stmt = stmt.where(StatementLine.counterparty_account == reversal.counterparty_account,
+                          StatementLine.reference == reversal.reference[:500])
+    else:
+        return None  # nothing ties it to one payment: a person decides
+    return db.scalar(stmt.order_by(StatementLine.booked_on.desc(), StatementLine.id.desc())
+                     .limit(1))
+
+
+def _match_reversal(db: Session, actor: Actor, line: StatementLine,
+                    reversal: BankTransaction) -> None:
+    """Point a reversal line at the credit it takes back and decide what waits (see above)."""
+    original = _reversed_line(db, reversal)
+    if original is None:
+        line.reason = "reversal_unknown"
+        return
+    line.reverses_line_id, line.account_id = original.id, original.account_id
+    if original.status is LineStatus.RECORDED:
+        account = db.get(Account, original.account_id)
+        if account.status is not AccountStatus.OPEN:
+            line.reason = "closed"
+        elif ledger_service.reversed_already(db, original.entry_id):
+            line.status, line.reason = LineStatus.IGNORED, "reversed_already"
+        else:
+            line.status, line.reason = LineStatus.MATCHED, "reversal"
+        return
+    line.status, line.reason = LineStatus.IGNORED, "reversed"
+    if original.status is not LineStatus.IGNORED:
+        original.status, original.reason = LineStatus.IGNORED, "reversed"
+        audit.record(db, actor, "statement.reversed", object_type="statement_line",
+                     object_id=original.id, object_label=original.transaction_id[:200],
+                     details={"reversal": reversal.transaction_id[:200]})
+
+
 def parse(db: Session, data: bytes, *, mapping: ColumnMapping | None = None
           ) -> tuple[str, Parsed] | NeedsMapping:
     """Read a statement file: camt.053 XML, or CSV with a given or remembered mapping."""
@@ -145,16 +204,18 @@ def stage(db: Session, actor: Actor, file_name: str, data: bytes, *,
         else:
             row.mapping = mapping.as_dict()
     credits = [t for t in result.transactions if t.is_credit]
+    reversals = [t for t in result.transactions if t.reversal and not t.is_credit]
+    staged = credits + reversals
     known = set(db.scalars(select(StatementLine.transaction_id).where(
-        StatementLine.transaction_id.in_([t.transaction_id for t in credits]))))
+        StatementLine.transaction_id.in_([t.transaction_id for t in staged]))))
     statement = StatementImport(
         file_name=file_name[:255], format=kind, sha256=hashlib.sha256(data).hexdigest(),
-        debits=len(result.transactions) - len(credits), errors=[str(e) for e in result.errors],
+        debits=len(result.transactions) - len(staged), errors=[str(e) for e in result.errors],
         imported_by_id=actor.user_id)
     db.add(statement)
     db.flush()
     lines = []
-    for transaction in credits:
+    for transaction in staged:  # credits first: a reversal finds a credit of the same file
         if transaction.transaction_id in known:
             statement.known_lines += 1
             continue
@@ -165,9 +226,16 @@ def stage(db: Session, actor: Actor, file_name: str, data: bytes, *,
             currency=transaction.amount.currency,
             counterparty_name=transaction.counterparty_name[:200],
             counterparty_account=transaction.counterparty_account[:40],
-            reference=transaction.reference[:500], status=LineStatus.UNMATCHED)
-        _match(db, line)
+            reference=transaction.reference[:500], end_to_end_id=transaction.end_to_end_id,
+            status=LineStatus.UNMATCHED)
+        if not transaction.is_credit:
+            _match_reversal(db, actor, line, transaction)
+        elif transaction.reversal:
+            line.reason = "bank_reversal"  # money back from a reversed debit: a person decides
+        else:
+            _match(db, line)
         db.add(line)
+        db.flush()
         lines.append(line)
     statement.new_lines = len(lines)
     db.flush()
@@ -176,7 +244,8 @@ def stage(db: Session, actor: Actor, file_name: str, data: bytes, *,
                  details={"format": kind, "new": statement.new_lines,
                           "known": statement.known_lines, "debits": statement.debits,
                           "errors": len(statement.errors),
-                          "matched": sum(1 for x in lines if x.status is LineStatus.MATCHED)})
+                          "matched": sum(1 for x in lines if x.status is LineStatus.MATCHED),
+                          "reversals": sum(1 for x in lines if x.is_reversal)})
     return Staged(statement, lines)
 
 
@@ -204,15 +273,37 @@ def _record(db: Session, actor: Actor, line: StatementLine, account_id: int,
     line.account_id, line.entry_id = account_id, entry.id
 
 
+def _record_reversal(db: Session, actor: Actor, line: StatementLine, as_of: date) -> bool:
+    """Reverse the payment a reversal line takes back; False when it was reversed meanwhile."""
+    original = line.reverses
+    try:
+        entry = ledger_service.reverse(
+            db, actor, original.entry_id, booked_on=min(line.booked_on, as_of), as_of=as_of,
+            reason=" ".join(x for x in (line.counterparty_name, line.reference,
+                                        line.transaction_id) if x)[:500],
+            bank_transaction_id=line.transaction_id)
+    except ledger_service.Refused as exc:
+        if exc.reason != "reversed":
+            raise
+        line.status, line.reason = LineStatus.IGNORED, "reversed_already"
+        return False
+    line.status, line.reason, line.entry_id = LineStatus.RECORDED, None, entry.id
+    return True
+
+
 def confirm(db: Session, actor: Actor, line_ids: Sequence[int], *, as_of: date) -> int:
-    """Record the chosen matched lines as payments; return how many were recorded now."""
+    """Record the chosen matched lines: payments, and bank reversals of recorded payments
+    (reversed in the ledger); return how many were recorded now."""
     done = 0
     for line_id in sorted(set(line_ids)):
         line = _line(db, actor, line_id)
         if line.status is not LineStatus.MATCHED or line.account_id is None:
             continue  # recorded meanwhile, or not matched: nothing to confirm
-        _record(db, actor, line, line.account_id, as_of)
-        done += 1
+        if line.is_reversal:
+            done += _record_reversal(db, actor, line, as_of)
+        else:
+            _record(db, actor, line, line.account_id, as_of)
+            done += 1
     db.flush()
     return done
 
@@ -222,6 +313,8 @@ def assign(db: Session, actor: Actor, line_id: int, account_id: int, *, as_of: d
     line = _line(db, actor, line_id)
     if line.status in (LineStatus.RECORDED, LineStatus.IGNORED):
         raise ledger_service.Refused("decided_already")
+    if line.is_reversal or line.reason == "bank_reversal":
+        raise ledger_service.Refused("reversal")  # money out, or not a client's payment
     account = ledger_service.get_account(db, actor, account_id)
     if account.currency != line.currency:
         raise ledger_service.Refused("currency")

@@ -239,3 +239,20 @@ def test_a_reversal_entry_is_read_with_the_sign_the_bank_booked():
     assert parsed.ok
     assert [(t.transaction_id, t.amount.minor) for t in parsed.transactions] == [
         ("ORIG-1", 12000), ("REV-1", -12000)]
+
+
+def test_a_reversal_is_marked_and_keeps_the_payers_end_to_end_id():
+    details = ("<NtryDtls><TxDtls><Refs><EndToEndId>E2E-77</EndToEndId></Refs>"
+               "<RltdPties><Cdtr><Nm>Kovács Gábor</Nm></Cdtr></RltdPties></TxDtls></NtryDtls>")
+    reversal = ('<Ntry><Amt Ccy="HUF">12000.00</Amt><CdtDbtInd>DBIT</CdtDbtInd>'
+                "<RvslInd>true</RvslInd><BookgDt><Dt>2026-11-30</Dt></BookgDt>"
+                f"<AcctSvcrRef>REV-1</AcctSvcrRef>{details}</Ntry>")
+    placeholder = _entry("500", ref="P").replace(
+        "</Ntry>", "<NtryDtls><TxDtls><Refs><EndToEndId>NOTPROVIDED</EndToEndId></Refs>"
+        "</TxDtls></NtryDtls></Ntry>")
+    plain, undone, unnamed = parse_camt053(
+        _statement(_entry("7", ref="D", indicator="DBIT"), reversal, placeholder)).transactions
+    assert (plain.reversal, plain.end_to_end_id) == (False, "")
+    assert (undone.reversal, undone.end_to_end_id, undone.counterparty_name) == (
+        True, "E2E-77", "Kovács Gábor")
+    assert (unnamed.reversal, unnamed.end_to_end_id) == (False, "")

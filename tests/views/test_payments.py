@@ -272,3 +272,79 @@ def test_the_pages_speak_hungarian(db, staff, as_role, accounts):
     html = upload(client, f"{CSV_HEADER}\n2026.11.27.;1,00;x;T-9\n".encode("cp1250"),
                   "b.csv").get_data(as_text=True)
     assert "Oszlopok megnevezése" in html and "Tizedesjel" in html
+
+
+def test_a_bank_reversal_is_shown_confirmed_and_reverses_the_payment(db, as_role, accounts):
+    from tests.services.test_statements import entry_xml, statement_xml
+
+    huf, _ = accounts
+    client = as_role(Role.COORDINATOR)
+    upload(client, statement_xml(entry_xml("4000", "P-1", end_to_end="E-1", text=huf)))
+    post(client, "/payments/confirm", {"line": [str(db.scalar(select(StatementLine.id)))]},
+         token_from="/payments/unmatched")
+    before = balance(db, huf)
+    html = upload(client, statement_xml(
+        entry_xml("4000", "R-1", debit=True, reversal=True, end_to_end="E-1"),
+        entry_xml("250", "R-2", debit=True, reversal=True, end_to_end="NONE"),
+        entry_xml("600", "P-2", end_to_end="E-2", text=huf),
+        entry_xml("600", "R-3", debit=True, reversal=True, end_to_end="E-2")),
+        "dec.xml").get_data(as_text=True)
+    assert 'data-count="matched">1<' in html and 'data-count="reversed">2<' in html
+    assert 'data-count="unmatched">1<' in html and 'data-count="debits">0<' in html
+    assert 'data-reverses="P-1"' in html and "confirming reverses it" in html
+    assert "A line with a minus amount is the bank taking a recorded payment back" in html
+    assert "Taken back by the bank before it was recorded" in html  # P-2 and R-3
+    assert 'data-reason="reversal_unknown"' in html
+
+    queue = client.get("/payments/unmatched").get_data(as_text=True)
+    unknown = db.scalar(select(StatementLine.id).where(StatementLine.transaction_id == "R-2"))
+    assert f'id="line-{unknown}"' in queue
+    assert f"/payments/lines/{unknown}/assign" not in queue  # only "set aside" is offered
+    assert f"/payments/lines/{unknown}/ignore" in queue
+    refused = client.post(f"/payments/lines/{unknown}/assign", data={
+        f"assign-{unknown}-csrf_token": csrf_token(client, "/payments/unmatched"),
+        f"assign-{unknown}-account_number": huf})
+    assert refused.status_code == 422
+    assert "it is not a payment" in refused.get_data(as_text=True)
+
+    reversal = re.findall(r'name="line" value="(\d+)" checked', queue)
+    assert len(reversal) == 1
+    post(client, "/payments/confirm", {"line": reversal}, token_from="/payments/unmatched")
+    assert balance(db, huf).minor == before.minor + 4_000  # the client owes it again
+    undo = db.scalar(select(LedgerEntry).where(LedgerEntry.bank_transaction_id == "R-1"))
+    assert undo.kind.value == "reversal"
+
+
+def test_a_reversal_reads_in_hungarian(db, staff, as_role, accounts):
+    from tests.services.test_statements import entry_xml, statement_xml
+
+    staff.coordinator.language = "hu"
+    db.commit()
+    huf, _ = accounts
+    client = as_role(Role.COORDINATOR)
+    html = upload(client, statement_xml(
+        entry_xml("600", "P-2", end_to_end="E-2", text=huf),
+        entry_xml("600", "R-3", debit=True, reversal=True, end_to_end="E-2"))
+    ).get_data(as_text=True)
+    assert "A bank visszavette" in html
+
+
+def test_the_command_reverses_a_payment_the_bank_took_back(app, db, accounts, tmp_path):
+    from tests.services.test_statements import entry_xml, statement_xml
+
+    huf, _ = accounts
+    runner = app.test_cli_runner()
+    paid, returned = tmp_path / "nov.xml", tmp_path / "dec.xml"
+    paid.write_bytes(statement_xml(entry_xml("2500", "C-1", end_to_end="E-1", text=huf)))
+    returned.write_bytes(statement_xml(
+        entry_xml("2500", "C-9", debit=True, reversal=True, end_to_end="E-1"),
+        entry_xml("700", "C-3", end_to_end="E-3", text=huf),
+        entry_xml("700", "C-4", debit=True, reversal=True, end_to_end="E-3")))
+    assert runner.invoke(args=["payments", "import", str(paid), "--confirm"]).exit_code == 0
+    before = balance(db, huf)
+    result = runner.invoke(args=["payments", "import", str(returned), "--confirm"])
+    assert result.exit_code == 0, result.output
+    assert "new lines: 3 (matched 1, unmatched 0, taken back by the bank 2)" in result.output
+    assert "set aside: " in result.output and "taken back by the bank before" in result.output
+    assert "recorded: 1 lines (payments and reversals)" in result.output
+    assert balance(db, huf).minor == before.minor + 2_500

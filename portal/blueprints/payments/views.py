@@ -76,7 +76,9 @@ def _outcome(result, file_name: str, data: bytes, bank_name: str = ""):
     staged = result.statement
     matched = [x for x in result.lines if x.status is LineStatus.MATCHED]
     return render("payments/staged.html", statement=staged, lines=result.lines,
-                  matched=matched, unmatched=[x for x in result.lines if x not in matched],
+                  matched=matched,
+                  unmatched=[x for x in result.lines if x.status is LineStatus.UNMATCHED],
+                  set_aside=[x for x in result.lines if x.status is LineStatus.IGNORED],
                   form=ConfirmForm(formdata=None), **_labels())
 
 
@@ -183,6 +185,8 @@ def _refusal(reason: str) -> str:
         "decided_already": _("This line has been dealt with already."),
         "currency": _("The account is in another currency."),
         "account_closed": _("The account is closed."),
+        "reversal": _("The bank took this money back: it is not a payment. Reverse the "
+                      "payment on its account page, then set this line aside."),
     }.get(reason, _("This change is not possible."))
 
 
@@ -202,7 +206,8 @@ def assign(line_id: int):
     except Refused as exc:
         get_db().rollback()
         form.account_number.errors.append(_refusal(exc.reason))
-        return _queue(422, line_id, assign=form)
+        # A reversal's line has no account field to show the reason under: say it on top.
+        return _queue(422, None if exc.reason == "reversal" else line_id, assign=form)
     flash(_("The payment is recorded on account %(number)s.",
             number=account.number), "success")
     return redirect(url_for("payments.unmatched"))
