@@ -295,6 +295,7 @@ def test_a_bank_reversal_is_shown_confirmed_and_reverses_the_payment(db, as_role
     assert "A line with a minus amount is the bank taking a recorded payment back" in html
     assert "Taken back by the bank before it was recorded" in html  # P-2 and R-3
     assert 'data-reason="reversal_unknown"' in html
+    assert "Record the checked lines" in html  # not "payments": a reversal is among them
 
     queue = client.get("/payments/unmatched").get_data(as_text=True)
     unknown = db.scalar(select(StatementLine.id).where(StatementLine.transaction_id == "R-2"))
@@ -324,9 +325,12 @@ def test_a_reversal_reads_in_hungarian(db, staff, as_role, accounts):
     client = as_role(Role.COORDINATOR)
     html = upload(client, statement_xml(
         entry_xml("600", "P-2", end_to_end="E-2", text=huf),
-        entry_xml("600", "R-3", debit=True, reversal=True, end_to_end="E-2"))
+        entry_xml("600", "R-3", debit=True, reversal=True, end_to_end="E-2"),
+        entry_xml("250", "R-4", debit=True, reversal=True, end_to_end="NONE"))
     ).get_data(as_text=True)
     assert "A bank visszavette" in html
+    queue = client.get("/payments/unmatched").get_data(as_text=True)
+    assert "Tétel félretétele" in queue  # the button says what it does, not "Félretéve"
 
 
 def test_the_command_reverses_a_payment_the_bank_took_back(app, db, accounts, tmp_path):
