@@ -8,8 +8,10 @@ Decisions shared by both formats:
 * **Transaction ids** are the bank's own where the file has one (camt: ``AcctSvcrRef``, else
   ``NtryRef``, else the transaction's ``TxId``/``EndToEndId``; CSV: the mapped id column).
   Otherwise the id is ``sha256:`` plus the SHA-256 of the row's normalised content (see
-  :func:`content_id`). Ids are unique within one bank account's statements, so the importer
-  keeps them unique per (account, id): importing the same file twice records nothing twice.
+  :func:`content_id`). The importer keeps each id once across all statements (one office
+  account's ids never repeat; two banks' ids are not expected to meet: bank references carry
+  their own formats, and a content hash covers date, amount, payer and reference), so
+  importing the same file twice records nothing twice.
 * **Whole-file problems** (too large, a DTD, not XML, not a camt.053, undecodable text) raise
   :class:`StatementRejected`; a bad row or entry is a :class:`ParseError` in ``Parsed.errors``
   while the good ones are kept.
