@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from portal.domain.permissions import Role
 from portal.domain.policy import Item, Status
+from portal.i18n import date_filter
 from portal.models import CreditDecision, CreditPolicy, CreditReview, Document
 from portal.models.credit import Obligation, ObligationKind, ReferenceContact, ReviewKind
 from portal.services import reviews
@@ -566,6 +568,30 @@ def test_client_page_has_a_credit_section(app, db, staff, as_role, client1):
     assert "Reviews" in clerk_page  # the main navigation
     admin_nav = _html(as_role(Role.ADMIN).get("/account/"))
     assert "/reviews/policy" in admin_nav and "/reviews/\"" not in admin_nav
+
+
+def test_client_reviews_say_the_amount_was_asked_for_and_when_the_review_last_changed(
+        app, db, staff, as_role, client1):
+    """An approval for less than asked: the client's list must not read as "approved 2 M on
+    the day it was opened"; it names the amount as requested and dates the last change."""
+    review = submitted(db, staff.coordinator, client1, requested=2_000_000, income=1_000_000)
+    db.execute(CreditReview.__table__.update().where(CreditReview.id == review.id)
+               .values(created_at=datetime(2026, 3, 2, 9, 0, tzinfo=UTC)))
+    db.commit()
+    other = as_role("coordinator2")
+    _decide(other, db, review.id, "approve", note="ok", risk_grade="medium",
+            approved="1 500 000")
+    db.expire_all()
+    changed = db.get(CreditReview, review.id).updated_at
+    listed = _html(other.get(f"/clients/{client1.id}/reviews", headers={"HX-Request": "true"}))
+    assert "requested HUF\xa02,000,000" in listed and "Approved" in listed
+    assert "2 Mar 2026" not in listed  # the day it was opened
+    with app.test_request_context(), force_locale("en"):
+        assert f"last change {date_filter(changed)}" in listed
+    post(other, "/account/language", {"language": "hu", "next": "/account/"})
+    hungarian = _html(other.get(f"/clients/{client1.id}/reviews",
+                                headers={"HX-Request": "true"}))
+    assert "igényelt: 2\xa0000\xa0000\xa0Ft" in hungarian and "utolsó módosítás:" in hungarian
 
 
 def test_a_manager_is_offered_no_referral_upwards(app, db, staff, as_role):
