@@ -95,7 +95,7 @@ def test_open_a_review_with_obligations(app, db, staff, as_role, client1):
     coordinator = as_role(Role.COORDINATOR)
     page = coordinator.get(f"/clients/{client1.id}/reviews/new")
     assert page.status_code == 200
-    assert 'value="800 000"' in _html(page)  # the client's income, in the same currency
+    assert 'value="800,000"' in _html(page)  # the client's income, in the same currency
     response = post(coordinator, f"/clients/{client1.id}/reviews/new", _new_form())
     assert response.status_code == 302, _html(response)[:3000]
     review = db.scalar(select(CreditReview))
@@ -134,7 +134,7 @@ def test_invalid_input_re_renders_with_422_and_keeps_it(app, db, staff, as_role,
     html = _html(response)
     assert response.status_code == 422
     assert 'value="12abc"' in html and 'value="150 000,5"' in html and "OTP Bank" in html
-    assert "Enter an amount, e.g. 1 200 000." in html
+    assert "Enter an amount, e.g. 1,200,000." in html
     assert "Too many decimals for this currency" in html
     assert "Name the lender." in html
     assert db.scalar(select(func.count()).select_from(CreditReview)) == 0
@@ -411,6 +411,33 @@ def test_decline_reasons_in_english_and_hungarian(app, db, staff, as_role, clien
     assert "Elutasítva" in hungarian and "Debt-to-income ratio" not in hungarian
 
 
+def test_amounts_in_form_fields_and_hints_are_written_as_in_the_users_language(
+        app, db, staff, as_role, client1):
+    """An English page writes 2,000,000 into a field and gives English examples; a Hungarian
+    one 2 000 000 and Hungarian examples. Both forms are read back to the same amount."""
+    review = submitted(db, staff.coordinator, client1, requested=2_000_000)
+    other = as_role("coordinator2")  # English
+    english = _html(other.get(f"/reviews/{review.id}"))
+    assert 'name="decision-approved" type="text" value="2,000,000"' in english
+    assert "2 000 000" not in english.split('name="decision-approved"')[1][:40]
+    policy = _html(as_role(Role.ADMIN).get("/reviews/policy"))  # the admin reads English
+    assert "e.g. 40 or 40.5" in policy and "e.g. 6 or 4.5" in policy
+    assert 'value="5,000,000"' in policy and "40,5" not in policy
+    draft = open_review(db, staff.coordinator, make_client(db, "Angol Anna"))
+    form = _html(other.get(f"/reviews/{draft.id}"))
+    assert "For example: 1,200,000 or 1200000." in form and "1 200 000" not in form
+    post(other, "/account/language", {"language": "hu", "next": "/account/"})
+    hungarian = _html(other.get(f"/reviews/{review.id}"))
+    assert 'name="decision-approved" type="text" value="2\xa0000\xa0000"' in hungarian or \
+        'name="decision-approved" type="text" value="2 000 000"' in hungarian
+    assert "Például: 1 200 000 vagy 1.200.000 Ft." in _html(other.get(f"/reviews/{draft.id}"))
+    assert _decide(other, db, review.id, "approve", note="ok", risk_grade="low",
+                   approved="1,500,000").status_code == 302
+    db.expire_all()
+    assert db.scalar(select(CreditDecision.approved_minor)
+                     .where(CreditDecision.review_id == review.id)) == 1_500_000
+
+
 def test_a_decision_keeps_its_policy_version_after_a_new_policy(app, db, staff, as_role,
                                                               client1):
     review = submitted(db, staff.coordinator, client1)
@@ -466,7 +493,7 @@ def test_policy_form_errors_re_render_with_422(app, db, staff, as_role, client1)
                                                             min_bureau_score="1200"))
     html = _html(response)
     assert response.status_code == 422
-    assert 'value="forty"' in html and "Enter a number, e.g. 40 or 40,5." in html
+    assert 'value="forty"' in html and "Enter a number, e.g. 40 or 40.5." in html
     assert "Enter an amount." in html
     assert db.scalar(select(func.count()).select_from(CreditPolicy)) == 1
     clerk = as_role(Role.CLERK)

@@ -36,7 +36,7 @@ def read_amount(field, currency: str, *, signed: bool = False) -> Money | None:
         elif str(exc).startswith("amount is in"):
             field.errors.append(_l("This amount is in another currency than the account's."))
         else:
-            field.errors.append(_l("Enter an amount, e.g. 1 200 000."))
+            field.errors.append(_l("Enter an amount, e.g. 1,200,000."))
         return None
 
 

@@ -45,7 +45,7 @@ def _income(form, field) -> None:
             if str(exc) == "too many decimals":
                 raise ValidationError(_l("Too many decimals for this currency (forint "
                                          "amounts are whole numbers).")) from exc
-            raise ValidationError(_l("Enter an amount, e.g. 450 000.")) from exc
+            raise ValidationError(_l("Enter an amount, e.g. 450,000.")) from exc
         if amount.minor < 0:
             raise ValidationError(_l("Income cannot be negative.") if field.name == "income"
                                   else _l("Revenue cannot be negative."))

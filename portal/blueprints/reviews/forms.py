@@ -96,7 +96,7 @@ def read_money(text: str | None, currency: str) -> Money | None:
         if str(exc).startswith("amount is in"):
             raise ValueError(_l("This amount is in another currency than the one chosen."))\
                 from exc
-        raise ValueError(_l("Enter an amount, e.g. 1 200 000.")) from exc
+        raise ValueError(_l("Enter an amount, e.g. 1,200,000.")) from exc
     if amount.minor < 0:
         raise ValueError(_l("The amount cannot be negative."))
     return amount
@@ -143,7 +143,7 @@ class ScaledField(StringField):
         try:
             value = parse_scaled(text, self.decimals)
         except ValueError as exc:
-            raise ValidationError(_l("Enter a number, e.g. 40 or 40,5.")) from exc
+            raise ValidationError(_l("Enter a number, e.g. 40 or 40.5.")) from exc
         if value > self.maximum:
             raise ValidationError(_l("This is more than the largest value allowed."))
         self.scaled = value

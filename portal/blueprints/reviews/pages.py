@@ -60,16 +60,19 @@ def language() -> str:
 
 
 def amount_text(minor: int | None, currency: str) -> str:
-    """Write an amount into a form field as people type it: ``1 200 000`` or ``1 200,50``."""
+    """Write an amount into a form field as people of the user's language type it:
+    ``1 200 000`` or ``1 200,50`` in Hungarian, ``1,200,000`` or ``1,200.50`` in English
+    (``parse_amount`` reads all of them back)."""
     if minor is None:
         return ""
+    hungarian = language() == "hu"
     value = Money(minor, currency).as_decimal()
     whole = int(value)
-    text = f"{whole:,}".replace(",", " ")
+    text = f"{whole:,}".replace(",", " ") if hungarian else f"{whole:,}"
     fraction = value - whole
     if fraction:
         digits = str(fraction.quantize(Decimal(1).scaleb(-exponent(currency))))[2:]
-        text += ("," if language() == "hu" else ".") + digits
+        text += ("," if hungarian else ".") + digits
     return text
 
 
