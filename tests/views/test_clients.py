@@ -436,6 +436,21 @@ def test_ticking_an_item_returns_the_checklist_fragment_and_is_audited(app, db, 
     assert db.scalar(select(func.count()).where(AuditEvent.action == "onboarding.untick")) == 1
 
 
+def test_a_complete_checklist_says_complete_once(app, db, staff, as_role):
+    """Before: "Complete 4 of 4 done" (HU "Kész 4 lépésből 4 kész"); the count is for an
+    unfinished checklist only."""
+    row = make_client(db, "Kész Kornél", status=ClientStatus.ONBOARDING)
+    clerk = as_role(Role.CLERK)
+    steps = ["identity_verified", "contract_signed", "credit_review_done", "account_opened"]
+    for step in steps[:3]:
+        html = post(clerk, f"/clients/{row.id}/steps/{step}", {"done": "1"},
+                    htmx=True).get_data(as_text=True)
+    assert "3 of 4 done" in html and "Complete" not in html
+    html = post(clerk, f"/clients/{row.id}/steps/{steps[3]}", {"done": "1"},
+                htmx=True).get_data(as_text=True)
+    assert "Complete" in html and "of 4 done" not in html
+
+
 def test_ticking_without_htmx_redirects_back_to_the_client(app, db, staff, as_role):
     row = make_client(db)
     response = post(as_role(Role.CLERK), f"/clients/{row.id}/steps/account_opened",
