@@ -209,3 +209,9 @@ def test_a_trashed_document_opens_read_only_for_a_manager(app, db, staff, as_rol
     html = manager.get(f"/documents/{document.id}").get_data(as_text=True)
     assert "This document is in the trash" not in html
     assert f"/documents/{document.id}/edit" in html
+
+
+def test_a_version_row_is_labelled_version_on_a_phone(app, db, staff, as_role, document):
+    """The versions table becomes labelled rows on a phone; the number's label was "#" ("#: 1")."""
+    html = as_role(Role.CLERK).get(f"/documents/{document.id}").get_data(as_text=True)
+    assert '<td data-label="Version">1</td>' in html and 'data-label="#"' not in html
