@@ -219,6 +219,22 @@ def test_labels_in_hungarian_and_english(app, db, staff, as_role):
     assert "90 napon túl" in hungarian
 
 
+def test_the_account_page_names_the_aging_buckets_as_the_aging_report_does(app, db, staff,
+                                                                             as_role):
+    """Before: "Not yet due" / "Még nem esedékes" here, "Current" / "Nem lejárt" in the report."""
+    account, _ = _account(app, db, staff)
+    coordinator = as_role(Role.COORDINATOR)
+    english = coordinator.get(f"/accounts/{account.id}").get_data(as_text=True)
+    report = coordinator.get("/reports/aging").get_data(as_text=True)
+    assert "<dt>Current</dt>" in english and ">Current<" in report
+    assert "Not yet due" not in english
+    post(coordinator, "/account/language", {"language": "hu",
+                                            "next": f"/accounts/{account.id}"})
+    hungarian = coordinator.get(f"/accounts/{account.id}").get_data(as_text=True)
+    assert "<dt>Nem lejárt</dt>" in hungarian and "Még nem esedékes" not in hungarian
+    assert "Nem lejárt" in coordinator.get("/reports/aging").get_data(as_text=True)
+
+
 def test_client_list_filters_payments_overdue_and_sorts_by_balance(app, db, staff, as_role):
     late, day = _account(app, db, staff, charge=50_000)  # due a week ago, unpaid
     who = Actor(staff.coordinator)
