@@ -285,7 +285,9 @@ def _record_reversal(db: Session, actor: Actor, line: StatementLine, as_of: date
     except ledger_service.Refused as exc:
         if exc.reason != "reversed":
             raise
-        line.status, line.reason = LineStatus.IGNORED, "reversed_already"
+        db.refresh(line)  # read after the account's lock: a colleague may have confirmed it
+        if line.status is LineStatus.MATCHED:
+            line.status, line.reason = LineStatus.IGNORED, "reversed_already"
         return False
     line.status, line.reason, line.entry_id = LineStatus.RECORDED, None, entry.id
     return True

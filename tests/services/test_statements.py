@@ -291,3 +291,28 @@ def test_a_payment_reversed_by_hand_is_not_reversed_twice(db, run, staff, accoun
         LineStatus.IGNORED, "reversed_already")
     assert db.scalar(select(func.count()).select_from(LedgerEntry).where(
         LedgerEntry.reverses_id.is_not(None))) == 2
+
+
+def test_a_reversal_confirmed_by_two_people_at_once_is_recorded_once(app, db, run, staff,
+                                                                    accounts):
+    huf, _ = accounts
+    coordinator = Actor(staff.coordinator)
+    lines_of(run, coordinator, "a.xml", statement_xml(
+        entry_xml("900", "PAY-10", end_to_end="E10", text=huf)))
+    run(statements.confirm, coordinator, [line(db, "PAY-10").id], as_of=TODAY)
+    lines_of(run, coordinator, "b.xml", statement_xml(
+        entry_xml("900", "REV-10", debit=True, reversal=True, end_to_end="E10")))
+    reversal_id = line(db, "REV-10").id
+    db.rollback()
+    # The second person's request has read the line (still waiting) when the first one's
+    # confirmation commits; it then reaches the ledger after it.
+    with app.extensions["db_sessionmaker"]() as late:
+        stale = late.get(StatementLine, reversal_id)
+        assert stale.status is LineStatus.MATCHED
+        assert run(statements.confirm, coordinator, [reversal_id], as_of=TODAY) == 1
+        assert statements._record_reversal(late, coordinator, stale, TODAY) is False
+        late.commit()
+    done = line(db, "REV-10")
+    assert done.status is LineStatus.RECORDED and done.entry_id is not None
+    assert db.scalar(select(func.count()).select_from(LedgerEntry).where(
+        LedgerEntry.reverses_id.is_not(None))) == 1
