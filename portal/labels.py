@@ -155,7 +155,8 @@ def _fraction(value) -> Fraction | None:
 
 def percent(value, places: int = 1) -> str:
     """Format a ratio as a percentage with up to ``places`` decimals, in the user's locale:
-    ``42,5 %``."""
+    ``42,5%`` in Hungarian, ``42.5%`` in English (CLDR's percent pattern of both languages puts
+    the sign right after the number, as the decision document does)."""
     from babel.numbers import format_decimal
 
     from portal.i18n import FORMAT_LOCALES, _language
@@ -166,12 +167,12 @@ def percent(value, places: int = 1) -> str:
     pattern = "#,##0." + "#" * places if places else "#,##0"
     shown = format_decimal(round(float(ratio * 100), places), format=pattern,
                            locale=FORMAT_LOCALES[_language()])
-    return f"{shown}\u00a0%"
+    return f"{shown}%"
 
 
 def _percents(value, limit) -> tuple[str, str]:
     """Format a figure and its limit with as many decimals as it takes to tell them apart
-    (one forint over a 40 % limit is 40,0002 %, not "40 % over 40 %")."""
+    (one forint over a 40% limit is 40,0002%, not "40% over 40%")."""
     for places in (1, 2, 3, 4, 5, 6):
         shown = percent(value, places), percent(limit, places)
         if shown[0] != shown[1] or _fraction(value) == _fraction(limit):

@@ -452,7 +452,7 @@ def test_policy_reviews_and_throttling_read_as_words(app):
                                 "review_months": {"high": 6, "low": 24}})
         assert _words(policy) == (
             "System", "Credit policy saved", "Credit policy, version 3",
-            "In force from: 1 Dec 2026 Largest debt-to-income ratio (%): 40 %"
+            "In force from: 1 Dec 2026 Largest debt-to-income ratio (%): 40%"
             " Lowest credit-bureau score: 600"
             " Largest limit, as a multiple of monthly income: 4.5×"
             " Verification required before a decision: Credit-bureau report,"

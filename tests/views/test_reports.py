@@ -189,7 +189,7 @@ def test_kpi_page_and_csv(as_role, book):
     assert values["Write-offs"] == ("20000", "HUF")
     assert values["Bad-debt ratio"] == ("1.5", "%")  # 20 000 / 1 315 566
     shown = {r[0]: r[1] for r in figures[1:]}
-    assert shown["Bad-debt ratio"] == "1.5 %"
+    assert shown["Bad-debt ratio"] == "1.5%"
     assert body[0] == ["Month", "Currency", "Write-offs", "Recoveries"]
     assert [line[2:] for line in body[1:]] == [["0", "0"], ["20000", "0"], ["0", "5000"],
                                               ["20000", "5000"]]

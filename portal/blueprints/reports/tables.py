@@ -97,7 +97,10 @@ def cell_text(cell: Cell) -> str:
     if isinstance(cell, Money):
         return money(cell)
     if isinstance(cell, Figure):
-        return figure_text(cell) if cell.value is None else f"{figure_text(cell)} {cell.unit}"
+        if cell.value is None:
+            return figure_text(cell)
+        # "45 days", but "1.5%": the percent sign follows the number (CLDR, both languages).
+        return f"{figure_text(cell)}{'' if cell.unit == '%' else ' '}{cell.unit}"
     return str(cell)
 
 
