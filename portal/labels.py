@@ -214,9 +214,9 @@ def rule_reason(rule: Rule | str, reason: str, value=None, limit=None, items=())
                       value=shown, limit=floor))
     if rule is Rule.INCOME_MULTIPLE:
         if reason == "ok":
-            return str(_l("%(value)s of monthly income is within the %(limit)s maximum.",
+            return str(_l("The limit is %(value)s monthly income, within the %(limit)s maximum.",
                           value=multiple(value), limit=multiple(limit)))
-        return str(_l("%(value)s of monthly income is over the %(limit)s maximum.",
+        return str(_l("The limit is %(value)s monthly income, over the %(limit)s maximum.",
                       value=multiple(value), limit=multiple(limit)))
     if rule is Rule.SCORE:
         if reason == "ok":
@@ -428,7 +428,7 @@ AUDIT_FIELD_LABELS = {
     "max_dti_bp": _l("Largest debt-to-income ratio (%)"),
     "min_bureau_score": _l("Lowest credit-bureau score"),
     "max_income_multiple_x100": _l("Largest limit, as a multiple of monthly income"),
-    "min_residual_bp": _l("Least share of income left after all debt payments (%)"),
+    "min_residual_bp": _l("Minimum share of income left after all debt payments (%)"),
     "bureau_max_age_days": _l("Oldest bureau report accepted (days)"),
     "required_items": _l("Verification required before a decision"),
     "authority": _l("Approval authority"),

@@ -85,3 +85,20 @@ def test_labels_are_translated_to_hungarian(app):
                         if str(label) == getattr(label, "_args", (None, str(label)))[-1]
                         and str(label) != "PDF"]
     assert untranslated == []
+
+
+def test_rule_reasons_read_as_sentences_with_their_figures(app):
+    from fractions import Fraction
+
+    from portal.domain.policy import Rule
+
+    with app.test_request_context():
+        with force_locale("en"):
+            assert labels.rule_reason(Rule.INCOME_MULTIPLE, "ok", Fraction(29, 10), 6) == (
+                "The limit is 2.9× monthly income, within the 6× maximum.")
+            assert labels.rule_reason(Rule.DTI, "over", Fraction(45, 100), Fraction(2, 5)) == (
+                "45% is over the 40% maximum.")
+        with force_locale("hu"):
+            assert labels.rule_reason(Rule.INCOME_MULTIPLE, "over", 7, 6) == (
+                "A hitelkeret a havi jövedelem 7×, meghaladja a felső határt (6×).")
+            assert labels.percent(Fraction(425, 1000)) == "42,5%"

@@ -70,7 +70,7 @@ class Policy:
     min_bureau_score: int
     #: Largest limit as a multiple of monthly income, in hundredths (600 = 6×).
     max_income_multiple_x100: int
-    #: Least share of income left after all debt payments, in basis points.
+    #: Minimum share of income left after all debt payments, in basis points.
     min_residual_bp: int
     #: Oldest a credit-bureau report may be, in days, on the day of the evaluation.
     bureau_max_age_days: int

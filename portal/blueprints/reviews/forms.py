@@ -174,7 +174,7 @@ class PolicyForm(FlaskForm):
                                     validators=[InputRequired(), NumberRange(0, 1000)])
     max_income_multiple = ScaledField(_l("Largest limit, as a multiple of monthly income"),
                                       maximum=1000_00)
-    min_residual = ScaledField(_l("Least share of income left after all debt payments (%)"),
+    min_residual = ScaledField(_l("Minimum share of income left after all debt payments (%)"),
                                maximum=100_00)
     bureau_max_age_days = IntegerField(_l("Oldest bureau report accepted (days)"),
                                        validators=[InputRequired(), NumberRange(1, 3650)])
