@@ -152,6 +152,15 @@ def test_user_list_shows_full_names_first_linked_to_the_edit_page(app, db, staff
     assert row.group(2) == first_user.username
 
 
+def test_user_list_status_is_written_as_elsewhere(app, db, staff, as_role):
+    staff.clerk.active = False
+    staff.admin.language = "hu"
+    db.commit()
+    html = as_role(Role.ADMIN).get("/admin/users").get_data(as_text=True)
+    statuses = re.findall(r'data-label="Állapot">(?:<span[^>]*>)?([^<]+)<', html)
+    assert set(statuses) == {"Aktív", "Letiltva"}  # capitalised as the client statuses are
+
+
 # The audit log in words --------------------------------------------------------------------
 
 CLIENT_FORM = {
