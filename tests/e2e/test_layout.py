@@ -201,6 +201,22 @@ def test_header_fits_one_line_at_1366(page: Page, live_server: str, in_hungarian
     assert not _sticking_out(page)
 
 
+def test_folded_sections_read_as_links(page: Page, live_server: str, scene) -> None:
+    """The account page's quick forms open on a click: their titles have the links' colour."""
+    log_in(page, live_server, "manager")
+    page.goto(f"{live_server}/accounts/{scene['account']}")
+    colours = page.evaluate("""() => {
+        const link = getComputedStyle(document.querySelector('main a[href]')).color;
+        const titles = [...document.querySelectorAll('main details > summary')];
+        return {link, titles: titles.map(s => [s.textContent.trim(), getComputedStyle(s).color,
+                                               getComputedStyle(s).cursor])};
+    }""")
+    assert len(colours["titles"]) >= 4, colours
+    plain = [t for t, colour, cursor in colours["titles"]
+             if colour != colours["link"] or cursor != "pointer"]
+    assert plain == [], f"folded sections drawn as plain text: {plain} (links: {colours})"
+
+
 def test_phone_menu_opens_from_the_keyboard_with_a_visible_focus_ring(
     page: Page, live_server: str
 ) -> None:
