@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -19,7 +20,7 @@ from jinja2.nodes import EvalContext
 from jinja2.utils import LRUCache
 from markupsafe import Markup
 
-from portal.domain.money import Money, money_formatter
+from portal.domain.money import Money, exponent, money_formatter
 
 K = TypeVar("K")
 
@@ -48,6 +49,28 @@ def select_timezone() -> str:
 def _language() -> str:
     locale = get_locale()
     return locale.language if locale else "en"
+
+
+def language() -> str:
+    """Return the language of this request's pages ("hu" or "en")."""
+    return _language()
+
+
+def amount_text(minor: int | None, currency: str) -> str:
+    """Write an amount into a form field as people of the user's language type it:
+    ``1 200 000`` or ``1 200,50`` in Hungarian, ``1,200,000`` or ``1,200.50`` in English
+    (``parse_amount`` reads all of them back)."""
+    if minor is None:
+        return ""
+    hungarian = _language() == "hu"
+    value = Money(minor, currency).as_decimal()
+    whole = int(value)
+    text = f"{whole:,}".replace(",", " ") if hungarian else f"{whole:,}"
+    fraction = value - whole
+    if fraction:
+        digits = str(abs(fraction).quantize(Decimal(1).scaleb(-exponent(currency))))[2:]
+        text += ("," if hungarian else ".") + digits
+    return text
 
 
 def office_tz() -> ZoneInfo:

@@ -238,4 +238,20 @@ def test_the_form_marks_each_kinds_fields_and_fills_the_revenue_on_edit(app, db,
     assert re.search(r'class="for-person">\s*<label for="employer"', html)
     assert re.search(r'class="for-company">\s*<label for="registration_number"', html)
     assert re.search(r'class="for-company">\s*<label for="revenue"', html)
-    assert 'value="250000000"' in html and 'value="01-09-123456"' in html
+    assert 'value="250,000,000"' in html and 'value="01-09-123456"' in html  # as typed in English
+
+
+def test_the_edit_form_writes_income_as_the_users_language_types_it_and_saves_it_back(
+        app, db, staff, as_role):
+    person = make_client(db, "Jövedelmes János", income_minor=123_450, income_currency="EUR")
+    staff.clerk.language = "hu"
+    db.commit()
+    client = as_role(Role.CLERK)
+    html = client.get(f"/clients/{person.id}/edit").get_data(as_text=True)
+    assert 'value="1 234,50"' in html  # not "1234.50" on a Hungarian page
+    form = dict(re.findall(r'name="([a-z_]+)"[^>]*value="([^"]*)"', html))
+    form.update({"kind": "person", "status": "active", "income_currency": "EUR",
+                 "language": "hu", "name": "Jövedelmes János"})
+    assert client.post(f"/clients/{person.id}/edit", data=form).status_code == 302
+    db.expire_all()
+    assert db.get(type(person), person.id).income_minor == 123_450

@@ -17,10 +17,10 @@ from portal.blueprints.clients.forms import ClientForm
 from portal.blueprints.documents.forms import UploadForm
 from portal.db import get_db
 from portal.domain.identifiers import mask
-from portal.domain.money import SUPPORTED_CURRENCIES, Money, parse_amount
+from portal.domain.money import SUPPORTED_CURRENCIES, parse_amount
 from portal.domain.onboarding import STEPS, Step, onboarding_state
 from portal.domain.permissions import Perm, Role
-from portal.i18n import date_filter, money_format, today, translated
+from portal.i18n import amount_text, date_filter, money_format, today, translated
 from portal.labels import STATUS_LABELS
 from portal.models.clients import Client, ClientKind, ClientStatus
 from portal.rendering import render, wants_fragment
@@ -242,9 +242,9 @@ def _fill(form: ClientForm, client: Client) -> None:
     form.coordinator_id.data = str(client.coordinator_id or "")
     form.version.data = str(client.version)
     if client.income_minor is not None:
-        form.income.data = str(Money(client.income_minor, client.income_currency).as_decimal())
+        form.income.data = amount_text(client.income_minor, client.income_currency)
     if client.revenue_minor is not None:
-        form.revenue.data = str(Money(client.revenue_minor, client.income_currency).as_decimal())
+        form.revenue.data = amount_text(client.revenue_minor, client.income_currency)
     if form.masked_tax_id:
         form.tax_id.data = form.masked_tax_id
     if not current_user.can(Perm.CLIENTS_ASSIGN):  # fields this user is not shown

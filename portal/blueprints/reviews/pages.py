@@ -4,9 +4,7 @@ form fields, the words for a refusal, and the review labels every template may u
 from __future__ import annotations
 
 import secrets
-from decimal import Decimal
 
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
@@ -24,10 +22,9 @@ from portal.blueprints.reviews.forms import (
 )
 from portal.db import get_db
 from portal.domain import policy as rules
-from portal.domain.money import Money, exponent
 from portal.domain.permissions import Perm, Role
 from portal.domain.policy import Action, Item, Status
-from portal.i18n import date_filter, office_tz, today
+from portal.i18n import amount_text, date_filter, office_tz, today
 from portal.labels import (
     ACTION_LABELS,
     CHANNEL_LABELS,
@@ -52,28 +49,6 @@ from portal.services import review_pages, reviews
 #: The actions the preparer's side takes, and the decider's.
 PREPARER_ACTIONS = (Action.START_VERIFICATION, Action.SUBMIT, Action.WITHDRAW)
 DECIDER_ACTIONS = reviews.DECISIONS
-
-
-def language() -> str:
-    locale = get_locale()
-    return locale.language if locale else "en"
-
-
-def amount_text(minor: int | None, currency: str) -> str:
-    """Write an amount into a form field as people of the user's language type it:
-    ``1 200 000`` or ``1 200,50`` in Hungarian, ``1,200,000`` or ``1,200.50`` in English
-    (``parse_amount`` reads all of them back)."""
-    if minor is None:
-        return ""
-    hungarian = language() == "hu"
-    value = Money(minor, currency).as_decimal()
-    whole = int(value)
-    text = f"{whole:,}".replace(",", " ") if hungarian else f"{whole:,}"
-    fraction = value - whole
-    if fraction:
-        digits = str(fraction.quantize(Decimal(1).scaleb(-exponent(currency))))[2:]
-        text += ("," if hungarian else ".") + digits
-    return text
 
 
 def refusal_text(reason: str) -> str:

@@ -13,17 +13,11 @@ from werkzeug.datastructures import MultiDict
 from portal.blueprints import actor, page_arg
 from portal.blueprints.reviews import bp
 from portal.blueprints.reviews.forms import MAX_OBLIGATIONS, PolicyForm, ReviewForm, show_scaled
-from portal.blueprints.reviews.pages import (
-    amount_text,
-    evaluation_labels,
-    language,
-    render_review,
-    typed_evaluation,
-)
+from portal.blueprints.reviews.pages import evaluation_labels, render_review, typed_evaluation
 from portal.db import get_db
 from portal.domain.permissions import Perm, Role
 from portal.domain.policy import RiskGrade, Status
-from portal.i18n import date_filter, today
+from portal.i18n import amount_text, date_filter, language, today
 from portal.labels import ITEM_LABELS, REVIEW_STATUS_LABELS
 from portal.models.credit import CreditPolicy, ReviewKind
 from portal.rendering import render, wants_fragment
