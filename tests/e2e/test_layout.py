@@ -201,6 +201,18 @@ def test_header_fits_one_line_at_1366(page: Page, live_server: str, in_hungarian
     assert not _sticking_out(page)
 
 
+def test_a_date_range_stays_on_one_line(page: Page, live_server: str) -> None:
+    """The document search's "Ettől" and "Eddig" fields are side by side at 1366 px (they
+    wrapped apart: "From" at the end of one row, "To" on the next). On a phone they may stand
+    one under the other."""
+    log_in(page, live_server, "manager")  # Hungarian: the longer labels
+    page.set_viewport_size(DESKTOP)
+    page.goto(f"{live_server}/documents/search?q=hitel")
+    tops = [page.locator(f"input[name={name}]").bounding_box()["y"]
+            for name in ("date_from", "date_to")]
+    assert abs(tops[0] - tops[1]) < 2, f"From and To on different rows: {tops}"
+
+
 def test_folded_sections_read_as_links(page: Page, live_server: str, scene) -> None:
     """The account page's quick forms open on a click: their titles have the links' colour."""
     log_in(page, live_server, "manager")
