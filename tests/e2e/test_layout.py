@@ -201,6 +201,35 @@ def test_header_fits_one_line_at_1366(page: Page, live_server: str, in_hungarian
     assert not _sticking_out(page)
 
 
+CUT_PLACEHOLDERS = """() => {
+  const canvas = document.createElement('canvas').getContext('2d');
+  return [...document.querySelectorAll('main input[placeholder]')].filter(input => {
+    const style = getComputedStyle(input);
+    if (style.display === 'none' || input.offsetParent === null) return false;
+    canvas.font = style.font;
+    const room = input.clientWidth - parseFloat(style.paddingLeft)
+                 - parseFloat(style.paddingRight);
+    return canvas.measureText(input.placeholder).width > room + 1;
+  }).map(input => `${input.name}: "${input.placeholder}"`);
+}"""
+
+
+@pytest.mark.parametrize("size", [PHONE, DESKTOP], ids=["390px", "1366px"])
+def test_no_placeholder_is_cut_off(page: Page, live_server: str, scene, size) -> None:
+    """A search box's hint is read whole, in Hungarian (the longer language)."""
+    log_in(page, live_server, "manager")
+    page.set_viewport_size(size)
+    cut = {}
+    for path in ("/clients/", f"/clients/{scene['client']}", "/documents/search",
+                 "/reviews/", "/audit/", "/payments/unmatched"):
+        page.goto(f"{live_server}{path}")
+        page.wait_for_load_state("networkidle")
+        found = page.evaluate(CUT_PLACEHOLDERS)
+        if found:
+            cut[path] = found
+    assert cut == {}, f"placeholders cut off at {size['width']} px: {cut}"
+
+
 def test_a_date_range_stays_on_one_line(page: Page, live_server: str) -> None:
     """The document search's "Ettől" and "Eddig" fields are side by side at 1366 px (they
     wrapped apart: "From" at the end of one row, "To" on the next). On a phone they may stand
