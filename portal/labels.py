@@ -180,6 +180,14 @@ def _percents(value, limit) -> tuple[str, str]:
     return shown
 
 
+def policy_note(policy) -> str:
+    """Return a credit policy version's note; the first version, which the portal installs,
+    says so in the user's language (its stored note is the installer's English)."""
+    if policy.version == 1 and policy.created_by_id is None:
+        return str(_l("Initial protocol, installed with the portal"))
+    return policy.note or ""
+
+
 def multiple(value) -> str:
     """Format a multiple of income with up to two decimals: ``4,5×``."""
     from portal.i18n import decimal

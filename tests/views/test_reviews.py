@@ -636,3 +636,11 @@ def test_a_manager_is_offered_no_referral_upwards(app, db, staff, as_role):
     refer = 'data-action="refer_up"'
     assert refer in coordinator_page and 'data-action="approve"' in coordinator_page
     assert refer not in manager_page and 'data-action="approve"' in manager_page
+
+
+def test_the_installed_policy_version_is_described_in_the_users_language(db, staff, as_role):
+    staff.admin.language = "hu"
+    db.commit()
+    policy = _html(as_role(Role.ADMIN).get("/reviews/policy"))
+    assert "Kezdeti protokoll, a portállal együtt telepítve" in policy
+    assert "Initial protocol" not in policy  # the installer's English note is not shown

@@ -40,6 +40,7 @@ from portal.labels import (
     TYPE_LABELS,
     multiple,
     percent,
+    policy_note,
     rule_reason,
 )
 from portal.models.credit import CreditReview
@@ -213,7 +214,8 @@ def evaluation_labels() -> dict:
     """The labels and formatters the review templates use."""
     return {
         "rule_label": RULE_LABELS.get, "rule_reason": rule_reason, "percent": percent,
-        "multiple": multiple, "item_label": ITEM_LABELS.get, "Item": Item, "Status": Status,
+        "multiple": multiple, "policy_note": policy_note, "item_label": ITEM_LABELS.get,
+        "Item": Item, "Status": Status,
         "item_state_label": ITEM_STATE_LABELS.get, "action_label": ACTION_LABELS.get,
         "obligation_kind_label": OBLIGATION_KIND_LABELS.get,
         "channel_label": CHANNEL_LABELS.get, "outcome_label": CONTACT_OUTCOME_LABELS.get,
