@@ -22,10 +22,13 @@ class Bar:
     css: str
 
 
-#: The aging chart: a label column, then bars up to this width.
+#: The aging chart: a label column, then bars up to this width, then room for the amount. It
+#: is drawn at its own width (``AGING_WIDTH`` px) where there is room and scaled down on a
+#: phone, so its 14-unit text reads at 14 px on a desk and about 11 px at 390 px.
 AGING_LABEL_WIDTH = 110
-AGING_BAR_WIDTH = 200
+AGING_BAR_WIDTH = 190
 AGING_ROW = 28
+AGING_WIDTH = 450
 
 
 def aging_bars(labels: list[str], values: list[Money]) -> list[Bar]:

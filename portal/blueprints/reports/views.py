@@ -39,12 +39,13 @@ def _aging_context(form: AgingForm, paged: bool = True) -> dict:
     t = report.total
     values = [t.current, t.days_1_30, t.days_31_60, t.days_61_90, t.over_90]
     bars = charts.aging_bars(tables.bucket_labels(), values)
+    chart = {"bars": bars, "chart_width": charts.AGING_WIDTH}
     if not paged:
-        return {"report": report, "table": tables.aging_table(report), "bars": bars}
+        return {"report": report, "table": tables.aging_table(report), **chart}
     # A book of thousands of clients: a page of them, not a table of megabytes.
     number = min(page_arg(), Page(report.rows, len(report.rows), 1, AGING_PAGE_SIZE).pages)
     rows = report.rows[(number - 1) * AGING_PAGE_SIZE:number * AGING_PAGE_SIZE]
-    return {"report": report, "table": tables.aging_table(report, rows), "bars": bars,
+    return {"report": report, "table": tables.aging_table(report, rows), **chart,
             "page": Page(rows, len(report.rows), number, AGING_PAGE_SIZE),
             "page_args": {"as_of": report.as_of.isoformat(), "currency": report.currency}}
 
