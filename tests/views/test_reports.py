@@ -218,3 +218,18 @@ def test_a_big_aging_table_is_shown_a_page_at_a_time_and_the_csv_has_every_clien
     assert len(names) == 4 and names == sorted(names)  # the manager sees Titkos Tódor too
     assert _table(second, "aging-table")[-1] == rows[-1]  # the same total on every page
     assert len(_csv(client.get(AGING.replace("/aging?", "/aging.csv?")), ";")) == 1 + 4 + 1
+
+
+def test_on_a_phone_each_report_row_is_headed_by_its_first_cell(as_role, book):
+    """The stacked (phone) layout names each cell's column, except the first cell, which heads
+    the card: "Write-offs" over "Value: HUF 20,000", not "Figure: Write-offs"."""
+    html = as_role(Role.COORDINATOR).get(KPIS).get_data(as_text=True)
+    for table_id in ("kpi-table", "month-table"):
+        table = html[html.index(f'id="{table_id}"'):]
+        table = table[:table.index("</table>")]
+        rows = re.findall(r"<tr[^>]*>(.*?)</tr>", table[table.index("<tbody>"):], re.S)
+        assert rows
+        for row in rows:
+            cells = re.findall(r"<td([^>]*)>", row)
+            assert "data-label" not in cells[0], (table_id, row[:120])
+            assert all("data-label=" in c for c in cells[1:]), (table_id, row[:120])
