@@ -79,3 +79,32 @@ def trend_bars(months: list[tuple[str, str, str, Money, Money]]) -> list[Month]:
 
 def trend_width(count: int) -> int:
     return max(count, 1) * TREND_SLOT + 12
+
+
+#: The same months for a phone: a row per month (its name, then its two bars one above the
+#: other), drawn in the aging chart's width so its text reads at about 11 px at 390 px.
+TREND_ROW = 30
+TREND_ROW_BAR = 10
+
+
+@dataclass(frozen=True)
+class MonthRow:
+    label: str
+    y: float
+    bars: tuple[Bar, Bar]
+
+
+def trend_rows(months: list[tuple[str, str, str, Money, Money]]) -> list[MonthRow]:
+    """Return, per month, a row with its write-off bar over its recovery bar (common scale)."""
+    largest = max((max(w.minor, r.minor) for *_, w, r in months), default=0)
+    rows = []
+    for index, (label, _short, _year, written, recovered) in enumerate(months):
+        y = index * TREND_ROW + 4
+        bars = []
+        for offset, value, css in ((0, written, "bar write-off"),
+                                   (TREND_ROW_BAR + 1, recovered, "bar recovery")):
+            width = AGING_BAR_WIDTH * value.minor / largest if largest > 0 else 0
+            bars.append(Bar(AGING_LABEL_WIDTH, y + offset, round(max(width, 0), 1),
+                            TREND_ROW_BAR, label, value, css))
+        rows.append(MonthRow(label, y, (bars[0], bars[1])))
+    return rows

@@ -78,12 +78,14 @@ def _kpi_context(form: PeriodForm) -> dict:
     period, dso = reports.kpi_report(db, who, form.start.data, form.end.data,
                                      form.currency.data, today=today())
     months = tables.month_table(period)
-    trend = charts.trend_bars([
+    figures = [
         (tables.month_label(m.year, m.month), tables.month_short(m.year, m.month),
          str(m.year) if index == 0 or m.month == 1 else "", m.write_offs, m.recoveries)
-        for index, m in enumerate(period.months)])
+        for index, m in enumerate(period.months)]
+    trend = charts.trend_bars(figures)
     return {"period": period, "dso": dso, "table": tables.kpi_table(period, dso),
-            "months": months, "trend": trend, "trend_width": charts.trend_width(len(trend))}
+            "months": months, "trend": trend, "trend_width": charts.trend_width(len(trend)),
+            "trend_rows": charts.trend_rows(figures), "chart_width": charts.AGING_WIDTH}
 
 
 @bp.get("/kpis")
