@@ -1,8 +1,9 @@
 """Demo accounts: the clients whose credit review was approved get an account at their
 approved limit, with monthly instalments charged and paid the way real clients pay: most on
-time, some late, a few behind by months; one written off with a recovery since, one with a
-write-off proposal waiting for the manager. Through the ledger services, seeded random,
-dated back from ``today``.
+time, some late, a few behind by months; a few written off in past months (charges stop then),
+most with money recovered since, and one with a write-off proposal waiting for the manager.
+Through the ledger services, seeded random, dated back from ``today``, so the write-offs and
+recoveries by month and the bad-debt ratio show a history.
 """
 
 from __future__ import annotations
@@ -44,12 +45,18 @@ def seed_ledger(db: Session, *, today: date, rng_seed: int = 2026) -> int:
     others = list(db.scalars(select(Client).where(Client.credit_limit_minor.is_(None),
                                                   Client.restricted.is_(False))
                              .order_by(Client.id).limit(20)))
-    habits = ["prompt"] * 9 + ["late"] * 5 + ["behind"] * 4 + ["written_off", "proposal"]
+    habits = (["prompt"] * 9 + ["late"] * 5 + ["behind"] * 3 + ["written_off"] * 2
+              + ["proposal"])
     opened = 0
     for index, client in enumerate([*limited, *others]):
         habit = habits[index % len(habits)]
         limit = client.credit_limit_minor or rng.randrange(5, 40) * 100_000
         months = rng.randint(4, 12)
+        # A written-off account: written off 2 to 5 months ago, after at least 3 months.
+        written_on = None
+        if habit == "written_off":
+            months = max(months, 8)
+            written_on = add_months(today, -rng.randint(2, 5))
         # Accounts opened on any day of the month, so due dates spread over the buckets.
         start = date.fromordinal(add_months(today, -months).toordinal() - rng.randint(0, 27))
         account = db.scalar(select(Account).where(
@@ -63,8 +70,8 @@ def seed_ledger(db: Session, *, today: date, rng_seed: int = 2026) -> int:
         instalment = max(10_000, (limit // 24) // 1000 * 1000)
         for month in range(months + 1):
             booked = add_months(start, month)
-            if booked > today:
-                break
+            if booked > (written_on or today):
+                break  # nothing is charged after a write-off
             due = add_months(booked, 1)
             ledger.record_entry(db, coordinator, account.id, EntryData(
                 EntryKind.CHARGE, Money(instalment, "HUF"), booked, due_on=due,
@@ -84,19 +91,25 @@ def seed_ledger(db: Session, *, today: date, rng_seed: int = 2026) -> int:
                     EntryKind.PAYMENT, Money(instalment, "HUF"), due, method="transfer",
                     reference=account.number), as_of=today)
         if habit in ("written_off", "proposal"):
-            owed = ledger.statement(db, coordinator, account.id, today).balance
+            decided_on = written_on or today
+            owed = ledger.statement(db, coordinator, account.id, decided_on).balance
             if owed.minor > 0:
                 proposal = ledger.propose_write_off(
                     db, coordinator, account.id, owed, reason="Az ügyfél hónapok óta nem "
                     "fizet, a felszólítások eredménytelenek; a követelés behajthatatlan.",
-                    as_of=today)
+                    as_of=decided_on)
                 if habit == "written_off":
                     ledger.decide_write_off(db, manager, proposal.id, approve=True,
-                                            note="Jóváhagyva", as_of=today)
-                    ledger.record_recovery(db, coordinator, account.id, EntryData(
-                        EntryKind.RECOVERY, Money(min(owed.minor, instalment), "HUF"), today,
-                        method="transfer", reference="Végrehajtótól befolyt összeg"),
-                        as_of=today)
+                                            note="Jóváhagyva", as_of=decided_on)
+                    # Most write-offs bring something back later, through the bailiff.
+                    if rng.random() < 0.75:
+                        recovered_on = add_months(decided_on, rng.randint(1, 2))
+                        if recovered_on <= today:
+                            ledger.record_recovery(db, coordinator, account.id, EntryData(
+                                EntryKind.RECOVERY,
+                                Money(min(owed.minor, instalment * rng.randint(1, 3)), "HUF"),
+                                recovered_on, method="transfer",
+                                reference="Végrehajtótól befolyt összeg"), as_of=today)
         opened += 1
     db.flush()
     return opened
