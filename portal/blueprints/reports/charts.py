@@ -31,15 +31,22 @@ AGING_ROW = 28
 AGING_WIDTH = 450
 
 
+def _length(value: Money, largest: int, full: float) -> float:
+    """Return a bar's length on a scale where ``largest`` fills ``full`` (never negative)."""
+    return round(max(full * value.minor / largest, 0), 1) if largest > 0 else 0
+
+
+#: The monthly charts' two series, in the order their bars stand.
+_SERIES = ("bar write-off", "bar recovery")
+
+
 def aging_bars(labels: list[str], values: list[Money]) -> list[Bar]:
     """Return one horizontal bar per bucket, the longest filling the bar width."""
     largest = max((v.minor for v in values), default=0)
-    bars = []
-    for index, (label, value) in enumerate(zip(labels, values, strict=True)):
-        width = AGING_BAR_WIDTH * value.minor / largest if largest > 0 else 0
-        bars.append(Bar(AGING_LABEL_WIDTH, index * AGING_ROW + 4, round(max(width, 0), 1),
-                        AGING_ROW - 10, label, value, f"bar bucket-{index}"))
-    return bars
+    return [Bar(AGING_LABEL_WIDTH, index * AGING_ROW + 4,
+                _length(value, largest, AGING_BAR_WIDTH), AGING_ROW - 10, label, value,
+                f"bar bucket-{index}")
+            for index, (label, value) in enumerate(zip(labels, values, strict=True))]
 
 
 #: The monthly chart: plot height, a slot per month with two bars side by side.
@@ -66,13 +73,11 @@ def trend_bars(months: list[tuple[str, str, str, Money, Money]]) -> list[Month]:
     result = []
     for index, (label, short, year, written, recovered) in enumerate(months):
         x = index * TREND_SLOT + 6
-        bars = []
-        for offset, value, css in ((0, written, "bar write-off"),
-                                   (TREND_BAR + 2, recovered, "bar recovery")):
-            height = TREND_HEIGHT * value.minor / largest if largest > 0 else 0
-            height = round(max(height, 0), 1)
-            bars.append(Bar(x + offset, TREND_TOP + TREND_HEIGHT - height, TREND_BAR, height,
-                            label, value, css))
+        heights = [_length(v, largest, TREND_HEIGHT) for v in (written, recovered)]
+        bars = [Bar(x + n * (TREND_BAR + 2), TREND_TOP + TREND_HEIGHT - height, TREND_BAR,
+                    height, label, value, css)
+                for n, (value, height, css) in enumerate(
+                    zip((written, recovered), heights, _SERIES, strict=True))]
         result.append(Month(label, short, year, x, (bars[0], bars[1])))
     return result
 
@@ -100,11 +105,9 @@ def trend_rows(months: list[tuple[str, str, str, Money, Money]]) -> list[MonthRo
     rows = []
     for index, (label, _short, _year, written, recovered) in enumerate(months):
         y = index * TREND_ROW + 4
-        bars = []
-        for offset, value, css in ((0, written, "bar write-off"),
-                                   (TREND_ROW_BAR + 1, recovered, "bar recovery")):
-            width = AGING_BAR_WIDTH * value.minor / largest if largest > 0 else 0
-            bars.append(Bar(AGING_LABEL_WIDTH, y + offset, round(max(width, 0), 1),
-                            TREND_ROW_BAR, label, value, css))
+        bars = [Bar(AGING_LABEL_WIDTH, y + n * (TREND_ROW_BAR + 1),
+                    _length(value, largest, AGING_BAR_WIDTH), TREND_ROW_BAR, label, value, css)
+                for n, (value, css) in enumerate(zip((written, recovered), _SERIES,
+                                                     strict=True))]
         rows.append(MonthRow(label, y, (bars[0], bars[1])))
     return rows
