@@ -6,8 +6,12 @@ ledger entries); then gunicorn serves the portal with ``--workers`` sync workers
 (Debian package ``wrk``) loads ``/clients/`` as a logged-in coordinator with ``--connections``
 connections for ``--seconds`` seconds (after a short warm-up). The same is done for
 ``bench.baseline_app``: bare Flask + SQLAlchemy + Jinja, a 50-row table read from SQLite. Each
-prints requests per second and latency percentiles; a last line gives the ratio of the two.
-Both run one after the other on the same machine, so a busy machine shows in both (``load1``).
+prints requests per second and latency percentiles.
+
+The two take turns, ``--rounds`` times (both servers stay up): this machine's speed drifts by a
+third within a minute, and one portal run beside one baseline run gave ratios from 0.32 to 0.68
+for the same code. Each round's ratio compares two runs a few seconds apart; the last line gives
+their median, lowest and highest.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,6 +43,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="portal and baseline runs, taking turns")
     parser.add_argument("--path", default="/clients/", help="the portal page to load")
 
 
@@ -66,18 +73,23 @@ def run(args) -> None:
                "PORTAL_INSTANCE_PATH": str(tmp / "instance"),
                "PORTAL_STORAGE_DIR": str(tmp / "storage"),
                "PORTAL_LOGIN_RATE_LIMIT": "1000 per minute"}
-        with _server("wsgi:app", env, args.workers) as base:
-            cookie = _login(base)
-            portal = _load(wrk, base + args.path, cookie, args)
-        emit(bench="clientlist_portal", path=args.path, clients=args.clients,
-             accounts=figures["accounts"], entries=figures["entries"], **common, **portal)
-        env = {**os.environ, "BENCH_BASELINE_DB": str(tmp / "baseline.sqlite3")}
-        with _server("bench.baseline_app:create()", env, args.workers) as base:
-            bare = _load(wrk, base + "/", None, args)
-        emit(bench="clientlist_baseline", rows=50, **common, **bare)
-        emit(bench="clientlist_ratio", **common,
-             ratio=round(portal["requests_per_s"] / bare["requests_per_s"], 2),
-             portal_p99_ms=portal["p99_ms"], baseline_p99_ms=bare["p99_ms"])
+        bare_env = {**os.environ, "BENCH_BASELINE_DB": str(tmp / "baseline.sqlite3")}
+        ratios, p99s = [], []
+        with _server("wsgi:app", env, args.workers) as portal_base, \
+                _server("bench.baseline_app:create()", bare_env, args.workers) as bare_base:
+            cookie = _login(portal_base)
+            for turn in range(1, max(1, args.rounds) + 1):
+                portal = _load(wrk, portal_base + args.path, cookie, args, warm=turn == 1)
+                emit(bench="clientlist_portal", round=turn, path=args.path,
+                     clients=args.clients, accounts=figures["accounts"],
+                     entries=figures["entries"], **common, **portal)
+                bare = _load(wrk, bare_base + "/", None, args, warm=turn == 1)
+                emit(bench="clientlist_baseline", round=turn, rows=50, **common, **bare)
+                ratios.append(portal["requests_per_s"] / bare["requests_per_s"])
+                p99s.append(portal["p99_ms"])
+        emit(bench="clientlist_ratio", **common, rounds=len(ratios),
+             ratio=round(statistics.median(ratios), 2), lowest=round(min(ratios), 2),
+             highest=round(max(ratios), 2), portal_worst_p99_ms=max(p99s))
 
 
 class _server:
@@ -133,11 +145,13 @@ def _login(base: str) -> str:
     return "; ".join(f"{c.name}={c.value}" for c in jar)
 
 
-def _load(wrk: str, url: str, cookie: str | None, args) -> dict:
-    """Warm up, then load ``url`` with wrk; return requests/s and latency percentiles."""
+def _load(wrk: str, url: str, cookie: str | None, args, warm: bool = True) -> dict:
+    """Load ``url`` with wrk (after a warm-up if ``warm``); return requests/s and latency
+    percentiles."""
     headers = ["-H", f"User-Agent: {USER_AGENT}"] + (["-H", f"Cookie: {cookie}"] if cookie else [])
     base = [wrk, "-t", "2", "-c", str(args.connections), "--latency", *headers]
-    subprocess.run([*base, "-d", "3s", url], check=True, capture_output=True)
+    if warm:
+        subprocess.run([*base, "-d", "3s", url], check=True, capture_output=True)
     say(f"clientlist: {url} for {args.seconds} s")
     out = subprocess.run([*base, "-d", f"{args.seconds}s", url], check=True,
                          capture_output=True, text=True).stdout
