@@ -55,6 +55,9 @@ DEFAULTS: dict[str, Any] = {
     #: the instance and the storage, private to the portal's user, and encrypted at rest.
     "BACKUP_DIR": "",
     "PAGE_SIZE": 25,
+    #: The client list keeps the results it rendered (per worker, in memory) until a commit
+    #: changes what it reads (``portal.changes``); false renders them on every request.
+    "KEEP_LIST_RESULTS": True,
     "SESSION_HOURS": 10,
 }
 

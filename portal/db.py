@@ -84,13 +84,17 @@ def _sqlite_savepoint(conn, _name) -> None:
 
 
 def make_engine(url: str) -> Engine:
-    """Create an engine; SQLite connections get WAL, a busy timeout and foreign keys."""
+    """Create an engine; SQLite connections get WAL, a busy timeout and foreign keys. Its
+    commits replace the data tokens of the pages whose tables they wrote (``portal.changes``)."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "savepoint", _sqlite_savepoint)
     else:
         engine = create_engine(url, pool_pre_ping=True)
+    from portal import changes  # it reads a model, and the models need this module
+
+    changes.install(engine)
     return engine
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import make_response, render_template
 from flask.wrappers import Response
+from markupsafe import Markup
 
 from portal.extensions import htmx
 
@@ -21,5 +22,15 @@ def render(
     """Render ``partial`` for htmx requests and ``page`` otherwise; always vary on HX-Request."""
     template = partial if partial and wants_fragment() else page
     response = make_response(render_template(template, **context), status)
+    response.vary.add("HX-Request")
+    return response
+
+
+def render_kept(page: str, fragment: str, /, status: int = 200, **context: Any) -> Response:
+    """As ``render``, for a page whose fragment is rendered already (``templating.kept``):
+    htmx gets the fragment as it is, a full page gets it as ``fragment``."""
+    body = fragment if wants_fragment() else render_template(
+        page, fragment=Markup(fragment), **context)
+    response = make_response(body, status)
     response.vary.add("HX-Request")
     return response

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable, Hashable
 from urllib.parse import urlencode
 
 from flask import Flask, current_app, render_template, request, url_for
@@ -48,6 +49,19 @@ _NEXT_MARK = f"next-{secrets.token_hex(8)}"
 HEADERS_KEPT = 2000
 
 
+def kept(kind: str, key: Hashable, make: Callable[[], str], limit: int) -> str:
+    """Return what ``make`` renders for ``key``, rendered once and kept (per app and worker,
+    in memory): ``key`` must hold everything the result depends on. Past ``limit`` results
+    of one ``kind``, the app starts afresh (what is left belongs mostly to old keys)."""
+    store: dict = current_app.extensions.setdefault(kind, {})
+    html = store.get(key)
+    if html is None:
+        if len(store) >= limit:
+            store.clear()
+        html = store[key] = make()
+    return html
+
+
 def page_header() -> Markup:
     """Return this page's header: the menu of the areas the user may open.
 
@@ -62,14 +76,10 @@ def page_header() -> Markup:
     language = locale.language if locale else "en"
     signed_in = user.is_authenticated
     key = (language, signed_in and user.role, signed_in and user.full_name, request.endpoint)
-    kept: dict = current_app.extensions.setdefault("page_headers", {})
-    html = kept.get(key)
-    if html is None:
-        if len(kept) >= HEADERS_KEPT:
-            kept.clear()
-        html = kept[key] = render_template(
-            "_header.html", user=user, area=request.blueprint, endpoint=request.endpoint,
-            current_language=language, csrf_token=_CSRF_MARK, language_next=_NEXT_MARK)
+    html = kept("page_headers", key, lambda: render_template(
+        "_header.html", user=user, area=request.blueprint, endpoint=request.endpoint,
+        current_language=language, csrf_token=_CSRF_MARK, language_next=_NEXT_MARK),
+        HEADERS_KEPT)
     back = request.full_path if request.method == "GET" else url_for("main.index")
     return Markup(html.replace(_CSRF_MARK, escape(generate_csrf()))
                   .replace(_NEXT_MARK, escape(back)))

@@ -27,6 +27,7 @@ from portal.models.documents import (
 )
 from portal.models.ledger import Account, AccountStatus, LedgerEntry, WriteOff
 from portal.models.users import User, UserSession
+from portal.models.versions import DataVersion
 
 __all__ = [
     "BankMapping",
@@ -44,6 +45,7 @@ __all__ = [
     "CreditDecision",
     "CreditPolicy",
     "CreditReview",
+    "DataVersion",
     "Evidence",
     "Obligation",
     "ObligationKind",

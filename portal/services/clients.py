@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.exc import StaleDataError
 
+from portal import changes
 from portal.domain.identifiers import InvalidIdentifier, normalise_tax_id
 from portal.domain.ledger import EntryKind
 from portal.domain.money import SUPPORTED_CURRENCIES, Money
@@ -373,6 +374,13 @@ def _statements(seeing: str, search: _Search | None, status: bool, overdue: bool
             .outerjoin(User, User.id == Client.coordinator_id)
             .order_by(*order))
     return page, count
+
+
+#: The client list's data token (``portal.changes``): what it reads, taken from the list's
+#: statement with every filter on (a search of each kind, overdue, arrears, by balance).
+CLIENT_LIST = changes.watch("client_list", *_statements(
+    "own", _Search(("text", "tax", "taxid"), "national", True), True, True, True, "balance",
+    False))
 
 
 def get_client(db: Session, actor: Actor, client_id: int, *, audit_read: bool = True) -> Client:

@@ -9,11 +9,16 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import event, select
 
+from portal import changes, create_app
+from portal.blueprints.clients import views
 from portal.domain.ledger import EntryKind
 from portal.domain.money import Money
 from portal.domain.permissions import Role
-from portal.models import Client, ClientKind, ClientStatus, OnboardingStep
+from portal.models import Client, ClientKind, ClientStatus, OnboardingStep, User
 from portal.models.ledger import Account, LedgerEntry
+from portal.services import ledger
+from portal.services.base import Actor
+from portal.services.clients import CLIENT_LIST
 from tests.conftest import make_client, post
 
 HX = {"HX-Request": "true"}
@@ -255,3 +260,104 @@ def test_the_edit_form_writes_income_as_the_users_language_types_it_and_saves_it
     assert client.post(f"/clients/{person.id}/edit", data=form).status_code == 302
     db.expire_all()
     assert db.get(type(person), person.id).income_minor == 123_450
+
+
+# The results kept per worker (``portal.changes``, ``clients.views._results``).
+
+
+def _other_worker(app):
+    """A second app on the same database: what another gunicorn worker or host is."""
+    return create_app({key: app.config[key] for key in (
+        "TESTING", "DATABASE_URL", "INSTANCE_PATH", "STORAGE_DIR", "LOGIN_RATE_LIMIT")})
+
+
+def _rename_client(db, staff, client):
+    db.get(Client, client.id).name = "Új Név Nándor"
+    return "Új Név Nándor"
+
+
+def _rename_coordinator(db, staff, client):
+    db.get(User, staff.coordinator.id).full_name = "Átnevezett Koordinátor"
+    return "Átnevezett Koordinátor"
+
+
+def _post_charge(db, staff, client):
+    account = db.scalars(select(Account).where(Account.client_id == client.id)).one()
+    ledger.record_entry(db, Actor(db.get(User, staff.manager.id)), account.id, ledger.EntryData(
+        kind=EntryKind.CHARGE, amount=Money(4_321, "HUF"), booked_on=date.today(),
+        due_on=date.today()),
+        as_of=date.today())
+    return "HUF\xa04,321"
+
+
+def _tick_onboarding(db, staff, client):
+    for step in ("identity_verified", "contract_signed", "credit_review_done",
+                 "account_opened"):
+        db.add(OnboardingStep(client_id=client.id, step=step))
+    return '<td data-label="Onboarding due">complete</td>'
+
+
+@pytest.mark.parametrize("change", [_rename_client, _rename_coordinator, _post_charge,
+                                    _tick_onboarding])
+def test_kept_results_show_a_change_made_on_another_worker_at_once(app, db, staff, as_role,
+                                                                   change):
+    client = make_client(db, "Régi Név Nándor", coordinator_id=staff.coordinator.id,
+                         status=ClientStatus.ONBOARDING)
+    db.add(Account(client_id=client.id, number="100000001", currency="HUF", limit_minor=0,
+                   opened_on=date.today()))
+    db.commit()
+    manager = as_role(Role.MANAGER)
+    html = manager.get("/clients/").get_data(as_text=True)
+    assert "Régi Név Nándor" in html
+    assert _list_statements(app, manager, "/clients/") == []  # kept: no list query
+    other = _other_worker(app)
+    with other.app_context(), other.extensions["db_sessionmaker"]() as elsewhere:
+        shown = change(elsewhere, staff, client)
+        elsewhere.commit()
+    other.extensions["db_engine"].dispose()
+    assert shown in manager.get("/clients/").get_data(as_text=True)
+
+
+def test_kept_results_are_per_user_language_and_day(app, db, staff, as_role, monkeypatch):
+    make_client(db, "Titkos Tamás", restricted=True, coordinator_id=staff.coordinator.id)
+    make_client(db, "Nyitott Nóra", status=ClientStatus.ONBOARDING,
+                onboarding_due=date.today())
+    db.get(User, staff.clerk.id).language = None  # the browser's language decides
+    db.commit()
+    coordinator, clerk = as_role(Role.COORDINATOR), as_role(Role.CLERK)
+    # From here on nothing is written (logging in was): one token for every request below.
+    token = _token_now(app)
+    assert "Titkos Tamás" in coordinator.get("/clients/").get_data(as_text=True)
+    html = clerk.get("/clients/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Titkos Tamás" not in html and "1 client" in html
+    assert "badge-overdue" not in html
+    html = clerk.get("/clients/", headers={"Accept-Language": "hu"}).get_data(as_text=True)
+    assert "1 ügyfél" in html and "1 client" not in html
+    monkeypatch.setattr(views, "today", lambda: date.today() + timedelta(days=1))
+    html = clerk.get("/clients/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "badge-overdue" in html
+    assert _token_now(app) == token
+
+
+def _token_now(app) -> int:
+    with app.extensions["db_sessionmaker"]() as fresh:
+        return changes.token(fresh, CLIENT_LIST)
+
+
+def test_the_results_can_be_rendered_on_every_request(app, db, staff, as_role):
+    make_client(db, "Mindig Friss Mária")
+    app.config["KEEP_LIST_RESULTS"] = False
+    clerk = as_role(Role.CLERK)
+    assert "Mindig Friss Mária" in clerk.get("/clients/").get_data(as_text=True)
+    assert len(_list_statements(app, clerk, "/clients/")) == 1
+
+
+def test_an_htmx_request_gets_the_kept_results_alone(app, db, staff, as_role):
+    make_client(db, "Töredék Tódor")
+    clerk = as_role(Role.CLERK)
+    page = clerk.get("/clients/").get_data(as_text=True)
+    fragment = clerk.get("/clients/", headers=HX)
+    assert fragment.headers["Vary"].count("HX-Request") == 1
+    body = fragment.get_data(as_text=True)
+    assert body.lstrip().startswith('<p class="result-count">') and "<html" not in body
+    assert body.strip() in page and "Töredék Tódor" in body

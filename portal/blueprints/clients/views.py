@@ -6,11 +6,12 @@ from datetime import date
 from enum import Enum
 from typing import NamedTuple, TypeVar
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
+from portal import changes
 from portal.blueprints import actor, bounded_int, page_arg
 from portal.blueprints.clients import bp
 from portal.blueprints.clients.forms import ClientForm
@@ -20,16 +21,24 @@ from portal.domain.identifiers import mask
 from portal.domain.money import SUPPORTED_CURRENCIES, parse_amount
 from portal.domain.onboarding import STEPS, Step, onboarding_state
 from portal.domain.permissions import Perm, Role
-from portal.i18n import amount_text, date_filter, money_format, today, translated
+from portal.i18n import (
+    amount_text,
+    date_filter,
+    money_format,
+    template_language,
+    today,
+    translated,
+)
 from portal.labels import STATUS_LABELS
 from portal.models.clients import Client, ClientKind, ClientStatus
-from portal.rendering import render, wants_fragment
+from portal.rendering import render, render_kept, wants_fragment
 from portal.security import requires
 from portal.services import clients as clients_service
 from portal.services import users as users_service
 from portal.services.base import Conflict
 from portal.services.clients import KEEP, OPEN_STATUSES, ClientData, ClientFilter, ClientRow
 from portal.stale import mark_changes, remember
+from portal.templating import kept
 
 E = TypeVar("E", bound=Enum)
 
@@ -112,17 +121,46 @@ def _list_rows(items: list[ClientRow], as_of: date) -> list[ListRow]:
     return rows
 
 
+#: How many rendered pages of results a worker keeps for the client list (about 15 kB each).
+RESULTS_KEPT = 500
+
+
 @bp.get("/")
 @requires(Perm.CLIENTS_VIEW)
 def index():
     """List the clients the user may see; filters apply live as the user types."""
     flt = _filter_from_request()
+    return render_kept("clients/index.html", _results(flt), flt=flt,
+                       statuses=translated(STATUS_LABELS))
+
+
+def _results(flt: ClientFilter) -> str:
+    """Return the list's results (the count, the table, the pager) for ``flt``.
+
+    They are rendered once per state of what the list reads and kept (``kept``): the key
+    holds the list's data token, which every commit that writes a client, an account, a
+    ledger entry, an onboarding item or a user replaces (``portal.changes``), and all else
+    the results depend on: who looks (what they may see), their language, the day (what is
+    overdue), the filter and the page.
+    """
+    db = get_db()
     as_of = today()
-    page = clients_service.list_clients(
-        get_db(), actor(), flt, as_of, current_app.config["PAGE_SIZE"]
-    )
-    return render("clients/index.html", "clients/_table.html", page=page, flt=flt,
-                  statuses=translated(STATUS_LABELS), rows=_list_rows(page.items, as_of))
+    per_page = current_app.config["PAGE_SIZE"]
+
+    def make() -> str:
+        page = clients_service.list_clients(db, actor(), flt, as_of, per_page)
+        return render_template("clients/_table.html", page=page, flt=flt,
+                               rows=_list_rows(page.items, as_of))
+
+    if not current_app.config["KEEP_LIST_RESULTS"]:
+        return make()
+    token = changes.token(db, clients_service.CLIENT_LIST)
+    if token is None:
+        return make()
+    user = current_user._get_current_object()
+    key = (token, user.id, user.role, template_language(), as_of, flt, per_page,
+           request.script_root)
+    return kept(clients_service.CLIENT_LIST, key, make, RESULTS_KEPT)
 
 
 def _form_choices(form: ClientForm) -> None:
