@@ -37,7 +37,7 @@ from sqlalchemy import bindparam, event, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from bench import vocab
-from bench.documents import PASSWORD, emit, populate_people, say
+from bench.documents import MEASURE_WORK, PASSWORD, emit, populate_people, say
 from portal import create_app, migrate
 from portal.db import Base
 from portal.models import Client, User
@@ -124,7 +124,8 @@ def bench(clients: int, count: int, repeat: int, seed: int, analyze: bool = Fals
 def _fresh_app(tmp: Path):
     url = os.environ.get("PORTAL_BENCH_DATABASE_URL") or f"sqlite:///{tmp / 'bench.sqlite3'}"
     app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(tmp / "instance"),
-                      "STORAGE_DIR": str(tmp / "storage"), "LOGIN_RATE_LIMIT": "1000 per minute"})
+                      "STORAGE_DIR": str(tmp / "storage"), "LOGIN_RATE_LIMIT": "1000 per minute",
+                      **MEASURE_WORK})
     engine = app.extensions["db_engine"]
     if not url.startswith("sqlite"):
         with engine.begin() as conn:
