@@ -119,6 +119,8 @@ def file_decision_record(db: Session, actor: Actor, review: CreditReview,
         pdf = render_pdf("reviews/decision_record.html", record=record)
         title = _("Credit decision %(number)s-%(review)s (%(outcome)s)",
                   number=record.client_number, review=review.id, outcome=record.outcome_label)
+        # The tag a colleague searches for, in the language the record is written in.
+        tag = _("credit-review")
     name = f"decision-{record.client_number}-{review.id}-{decision.id}.pdf"
     incoming = documents_service.read_upload(
         current_app.extensions["storage"], io.BytesIO(pdf), name,
@@ -127,7 +129,7 @@ def file_decision_record(db: Session, actor: Actor, review: CreditReview,
         document = documents_service.file_incoming(
             db, actor, current_app.extensions["storage"], review.client_id, incoming,
             FileMeta(doc_type=DocType.CREDIT_DECISION, title=title[:300],
-                     tags=("credit-review",), doc_date=decision.decided_at.date()))
+                     tags=(tag,), doc_date=decision.decided_at.date()))
     finally:
         current_app.extensions["storage"].discard(incoming.staged)
     return document.id

@@ -347,6 +347,7 @@ def test_an_approval_files_a_searchable_decision_record_in_the_clients_language(
     decision = db.get(CreditDecision, decision_id)
     document = db.get(Document, decision.document_id)
     assert document.doc_type is DocType.CREDIT_DECISION and document.client_id == client.id
+    assert document.tag_list == ["hitelbírálat"]  # the tag in the record's language too
     path = app.extensions["storage"].path_for(document.current.sha256)
     text = "\n".join(page.extract_text() for page in PdfReader(path).pages)
     assert "Őszi Űrhajós Ödön" in text and "Hitelbírálati döntés" in text
